@@ -1,0 +1,86 @@
+"""``create_app(settings)``: FastAPI and the Socket.IO server on one ASGI app, one port."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import socketio
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from sourcevault import __version__, http_errors
+from sourcevault.audit.routes import router as events_router
+from sourcevault.auth.routes import router as auth_router
+from sourcevault.config import Settings
+from sourcevault.context import Context
+from sourcevault.realtime.server import Realtime
+from sourcevault.sources.routes import router as sources_router
+from sourcevault.vaults.routes import router as vaults_router
+from sourcevault.web.routes import router as web_router
+
+log = logging.getLogger(__name__)
+
+
+class _SocketIO:
+    """Sends ``/socket.io/`` to the Socket.IO server and everything else to FastAPI."""
+
+    def __init__(self, app: ASGIApp, sio: socketio.AsyncServer) -> None:
+        self.asgi = socketio.ASGIApp(sio, other_asgi_app=app, socketio_path="socket.io")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.asgi(scope, receive, send)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    ctx = Context.build(settings)
+    realtime = Realtime(ctx)
+    ctx.broadcaster = realtime
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await realtime.shutdown()
+            await ctx.engine.dispose()
+
+    app = FastAPI(
+        title="sourcevault",
+        version=__version__,
+        description="Shared vaults of research sources, live to every member.",
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    app.state.realtime = realtime
+    http_errors.install(app)
+    for router in (auth_router, vaults_router, sources_router, events_router, web_router):
+        app.include_router(router)
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"], responses={503: {"description": "a dependency is down"}})
+    async def readyz() -> Any:
+        checks = await readiness(ctx)
+        status = 200 if all(v == "ok" for v in checks.values()) else 503
+        return JSONResponse({"status": "ok" if status == 200 else "unavailable", **checks}, status)
+
+    app.add_middleware(_SocketIO, sio=realtime.sio)
+    return app
+
+
+async def readiness(ctx: Context) -> dict[str, str]:
+    checks: dict[str, str] = {}
+    try:
+        async with ctx.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:
+        checks["database"] = f"down: {type(exc).__name__}"
+    return checks

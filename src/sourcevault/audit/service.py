@@ -1,0 +1,114 @@
+"""The one path every mutation of a vault takes.
+
+``vault_mutation`` opens a write transaction, locks the vault row (so the vault's writers are
+serialized and ``seq`` is gapless in commit order), reads the caller's membership from the
+database and checks the role. The body changes rows and calls ``Mutation.record`` once per
+change. On a clean exit the transaction commits, and only then does the outbox go to the
+broadcaster; on any error it rolls back and nothing is announced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sourcevault.audit.models import AuditEvent
+from sourcevault.auth.principal import Principal
+from sourcevault.context import Context
+from sourcevault.db.base import iso, utcnow
+from sourcevault.db.engine import write_session
+from sourcevault.errors import NotFound
+from sourcevault.realtime.broadcaster import Event, Notice, Outbox, deliver
+from sourcevault.vaults.access import role_in
+from sourcevault.vaults.models import Membership, Vault
+from sourcevault.vaults.roles import Role, require_role
+
+
+@dataclass
+class Mutation:
+    session: AsyncSession
+    vault: Vault
+    actor: Principal
+    role: Role
+    outbox: Outbox = field(default_factory=Outbox)
+
+    def record(
+        self, type_: str, key: str, payload: dict[str, Any] | Callable[[], dict[str, Any]]
+    ) -> Event:
+        """Write the audit row of one change, as the event that will be broadcast.
+
+        ``payload`` may be a callable, called after ``seq`` moves, for payloads that carry it.
+        """
+        self.vault.seq += 1
+        at = utcnow()
+        event: Event = {
+            "seq": self.vault.seq,
+            "type": type_,
+            "vaultId": self.vault.id,
+            "actor": {"userId": self.actor.user_id, "userName": self.actor.name, "role": self.role},
+            "at": iso(at),
+            key: payload() if callable(payload) else payload,
+        }
+        self.session.add(
+            AuditEvent(
+                vault_id=self.vault.id,
+                seq=self.vault.seq,
+                type=type_,
+                actor_id=self.actor.user_id,
+                at=at,
+                data=event,
+            )
+        )
+        self.outbox.events.append(event)
+        return event
+
+    def notify(self, notice: Notice) -> None:
+        self.outbox.notices.append(notice)
+
+
+@asynccontextmanager
+async def vault_mutation(
+    ctx: Context, actor: Principal, vault_id: str, needed: Role
+) -> AsyncIterator[Mutation]:
+    async with write_session(ctx.sessionmaker) as session:
+        vault = await session.scalar(select(Vault).where(Vault.id == vault_id).with_for_update())
+        membership = None
+        if vault is not None:
+            membership = await session.get(Membership, (vault_id, actor.user_id))
+        if vault is None or membership is None:
+            raise NotFound("Vault not found")
+        mutation = Mutation(session, vault, actor, require_role(membership.role, needed))
+        yield mutation
+    await deliver(ctx.broadcaster, mutation.outbox)
+
+
+async def list_events(
+    session: AsyncSession, vault_id: str, after: int, limit: int
+) -> tuple[list[Event], bool]:
+    rows = (
+        await session.scalars(
+            select(AuditEvent.data)
+            .where(AuditEvent.vault_id == vault_id, AuditEvent.seq > after)
+            .order_by(AuditEvent.seq)
+            .limit(limit + 1)
+        )
+    ).all()
+    return list(rows[:limit]), len(rows) > limit
+
+
+async def catch_up(
+    session: AsyncSession, user_id: str, vault_id: str, after: int | None, limit: int
+) -> tuple[Role, int, list[Event], bool]:
+    """For a joining socket, from one snapshot: its role, the vault's ``seq``, and the events
+    after ``after`` (none when ``after`` is None), at most ``limit``, and whether more exist."""
+    role = await role_in(session, vault_id, user_id)
+    seq = int(await session.scalar(select(Vault.seq).where(Vault.id == vault_id)) or 0)
+    if after is None:
+        return role, seq, [], False
+    events, has_more = await list_events(session, vault_id, after, limit)
+    return role, seq, events, has_more

@@ -1,0 +1,1 @@
+"""Accounts, password hashing, database sessions, the current-user dependency and routes."""

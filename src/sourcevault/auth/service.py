@@ -1,0 +1,104 @@
+"""Accounts and database sessions: the port of the original app's NextAuth.js sessions."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sourcevault.auth.models import AuthSession, User
+from sourcevault.auth.passwords import hash_password, verify_password
+from sourcevault.auth.principal import Principal
+from sourcevault.auth.schemas import LoginIn, RegisterIn, UserOut
+from sourcevault.context import Context
+from sourcevault.db.base import utcnow
+from sourcevault.db.engine import write_session
+from sourcevault.errors import Conflict, Unauthorized
+from sourcevault.realtime.broadcaster import Outbox, deliver, session_expired
+
+INVALID_LOGIN = "Invalid email or password"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def user_out(user: User) -> UserOut:
+    return UserOut(id=user.id, email=user.email, name=user.name)
+
+
+async def register(ctx: Context, data: RegisterIn) -> UserOut:
+    password_hash = await hash_password(data.password)
+    try:
+        async with write_session(ctx.sessionmaker) as session:
+            if await session.scalar(select(User.id).where(User.email == data.email)):
+                raise Conflict("That email is already registered")
+            user = User(email=data.email, name=data.name, password_hash=password_hash)
+            session.add(user)
+    except IntegrityError:  # a concurrent registration of the same email won the race
+        raise Conflict("That email is already registered") from None
+    return user_out(user)
+
+
+async def login(ctx: Context, data: LoginIn, kind: str) -> tuple[str, Principal]:
+    """Check the password and open a session; returns the secret (shown once) and the caller."""
+    ctx.throttle.check(data.email)
+    async with ctx.sessionmaker() as session:
+        user = await session.scalar(select(User).where(User.email == data.email))
+    if not await verify_password(user.password_hash if user else None, data.password):
+        ctx.throttle.failed(data.email)
+        raise Unauthorized(INVALID_LOGIN)
+    assert user is not None
+    ctx.throttle.succeeded(data.email)
+    return await open_session(ctx, user, kind)
+
+
+async def open_session(ctx: Context, user: User, kind: str) -> tuple[str, Principal]:
+    token = secrets.token_urlsafe(32)  # 256 random bits
+    expires_at = utcnow() + timedelta(seconds=ctx.settings.session_max_age)
+    async with write_session(ctx.sessionmaker) as session:
+        row = AuthSession(
+            user_id=user.id, token_hash=hash_token(token), kind=kind, expires_at=expires_at
+        )
+        session.add(row)
+    return token, Principal(user.id, user.name, user.email, row.id, expires_at)
+
+
+async def resolve(session: AsyncSession, token: str | None) -> Principal | None:
+    """The caller behind a secret, if its session exists and has not expired."""
+    if not token or len(token) > 256:
+        return None
+    row = (
+        await session.execute(
+            select(AuthSession, User)
+            .join(User, User.id == AuthSession.user_id)
+            .where(AuthSession.token_hash == hash_token(token))
+        )
+    ).first()
+    if row is None:
+        return None
+    auth, user = row
+    if auth.expires_at <= utcnow():
+        return None
+    return Principal(user.id, user.name, user.email, auth.id, auth.expires_at)
+
+
+async def logout(ctx: Context, principal: Principal) -> None:
+    """Revoke the session; its sockets, wherever they are, are told and disconnected."""
+    async with write_session(ctx.sessionmaker) as session:
+        await session.execute(delete(AuthSession).where(AuthSession.id == principal.session_id))
+    await deliver(
+        ctx.broadcaster, Outbox(notices=[session_expired(principal.session_id, "logged_out")])
+    )
+
+
+async def prune_expired(ctx: Context) -> int:
+    async with write_session(ctx.sessionmaker) as session:
+        result = await session.execute(
+            delete(AuthSession).where(AuthSession.expires_at <= utcnow())
+        )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,125 @@
+"""The ``sourcevault`` command: serve, db upgrade, user create (and more as they land)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Annotated
+
+import typer
+
+from sourcevault.auth.schemas import RegisterIn, UserOut
+from sourcevault.config import Settings, get_settings
+
+app = typer.Typer(
+    help="sourcevault: shared vaults of research sources, live.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+user_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+
+
+def _fail(message: str) -> None:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=1)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply the database migrations (creates the SQLite file if needed)."""
+    from sourcevault.db.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.database_url, revision)
+    typer.echo(f"database is at {revision}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    demo: Annotated[bool, typer.Option(help="Create demo users when there are none.")] = False,
+) -> None:
+    """Serve REST, Socket.IO and the test page on one port."""
+    import uvicorn
+
+    from sourcevault.app import create_app
+    from sourcevault.db.migrate import is_migrated
+
+    settings = get_settings()
+    try:
+        migrated = is_migrated(settings.database_url)
+    except Exception as exc:
+        _fail(f"cannot reach the database ({type(exc).__name__}: {exc})")
+    if not migrated:
+        _fail("The database is not migrated to the latest schema. Run: sourcevault db upgrade")
+    if demo:
+        asyncio.run(_seed_demo(settings, host, port))
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        loop="uvloop" if sys.platform != "win32" else "asyncio",
+        ws="websockets-sansio",
+        ws_per_message_deflate=False,
+        timeout_graceful_shutdown=10,
+        log_level="info",
+    )
+
+
+async def _seed_demo(settings: Settings, host: str, port: int) -> None:
+    from sourcevault.context import Context
+    from sourcevault.demo import seed
+
+    ctx = Context.build(settings)
+    try:
+        logins = await seed(ctx)
+    finally:
+        await ctx.engine.dispose()
+    if logins is None:
+        typer.echo("demo: the database already has users; none created")
+        return
+    typer.echo(f"demo users (open http://{host}:{port}/realtime-test):")
+    for login in logins:
+        typer.echo(f"  {login.role.value:<12} {login.email}  password: {login.password}")
+
+
+@user_app.command("create")
+def user_create(
+    email: Annotated[str, typer.Option(prompt=True)],
+    name: Annotated[str, typer.Option(prompt=True)],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+) -> None:
+    """Create a user account (works even when sign-up is disabled)."""
+    from pydantic import ValidationError
+
+    from sourcevault.errors import AppError
+
+    try:
+        data = RegisterIn(email=email, name=name, password=password)
+    except ValidationError as exc:
+        _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+    try:
+        user = asyncio.run(_create_user(get_settings(), data))
+    except AppError as exc:
+        _fail(exc.message)
+    typer.echo(f"created {user.email} ({user.id})")
+
+
+async def _create_user(settings: Settings, data: RegisterIn) -> UserOut:
+    from sourcevault.auth import service
+    from sourcevault.context import Context
+
+    ctx = Context.build(settings)
+    try:
+        user: UserOut = await service.register(ctx, data)
+    finally:
+        await ctx.engine.dispose()
+    return user
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""The Socket.IO server, connect auth, rooms, handlers and the broadcaster."""

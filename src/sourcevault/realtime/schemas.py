@@ -1,0 +1,37 @@
+"""Socket event payloads: the REST bodies plus the id the REST path would carry."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+
+from sourcevault.schema import InputModel
+from sourcevault.sources.schemas import SourceCreate, SourceUpdate
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class JoinIn(InputModel):
+    vault_id: Id
+    after: Annotated[int, Field(ge=0, le=2**53)] | None = None
+
+
+class LeaveIn(InputModel):
+    vault_id: Id
+
+
+class SourceCreateIn(SourceCreate):
+    vault_id: Id
+
+
+class SourceUpdateIn(SourceUpdate):
+    source_id: Id
+
+    def changes(self) -> SourceUpdate:
+        fields = self.model_dump(exclude_unset=True, exclude={"source_id"})
+        return SourceUpdate.model_validate(fields)
+
+
+class SourceDeleteIn(InputModel):
+    source_id: Id

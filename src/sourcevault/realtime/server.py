@@ -1,0 +1,352 @@
+"""The Socket.IO server: connect auth, rooms, the client events, and the broadcaster.
+
+Handlers are thin: each validates its payload, calls the service function its REST twin
+calls, and returns the ack. ``acked`` turns every failure into ``{"ok": false, "error"}``,
+so no payload can end a connection or reach the client as a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from http.cookies import CookieError, SimpleCookie
+from typing import Any, TypeVar
+
+import socketio
+from pydantic import BaseModel, ValidationError
+from socketio import packet as sio_packet
+
+from sourcevault.audit.service import catch_up
+from sourcevault.auth.dependencies import COOKIE_NAME
+from sourcevault.auth.origins import is_allowed, own_origin
+from sourcevault.auth.principal import Principal
+from sourcevault.auth.service import resolve
+from sourcevault.context import Context
+from sourcevault.db.base import utcnow
+from sourcevault.db.engine import read_session
+from sourcevault.errors import (
+    AccessDenied,
+    AppError,
+    NotFound,
+    RateLimited,
+    Unauthorized,
+    ValidationFailed,
+)
+from sourcevault.realtime.broadcaster import (
+    Event,
+    Notice,
+    session_room,
+    user_room,
+    vault_room,
+)
+from sourcevault.realtime.managers import SESSION_EXPIRED, LocalManager, RedisManager
+from sourcevault.realtime.schemas import (
+    JoinIn,
+    LeaveIn,
+    SourceCreateIn,
+    SourceDeleteIn,
+    SourceUpdateIn,
+)
+from sourcevault.sources import service as sources
+
+log = logging.getLogger(__name__)
+M = TypeVar("M", bound=BaseModel)
+
+MISSED_LIMIT = 500
+# Engine.IO drops a connection that sends a single message larger than this; below it and
+# above ``socket_max_payload`` a message is refused with an ack and the connection stays.
+ENGINEIO_MAX_MESSAGE = 1024 * 1024
+
+
+class Conn:
+    """What the server keeps per socket: its caller and its rate-limit bucket."""
+
+    __slots__ = ("principal", "stamp", "tokens")
+
+    def __init__(self, principal: Principal, burst: int) -> None:
+        self.principal = principal
+        self.tokens = float(burst)
+        self.stamp = time.monotonic()
+
+
+class SocketServer(socketio.AsyncServer):  # type: ignore[misc]
+    """``AsyncServer`` with the two guards python-socketio leaves to the application.
+
+    * A message over ``max_payload`` is refused with an ack (or dropped if it wants none).
+    * A socket whose Engine.IO send queue holds ``max_queued`` packets is a reader that
+      stopped reading (python-engineio's queue is unbounded): it is dropped and its backlog
+      freed, instead of growing the server's memory while the room carries on.
+    """
+
+    def __init__(self, *args: Any, max_payload: int, max_queued: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_payload = max_payload
+        self.max_queued = max_queued
+        self.dropped_slow = 0
+
+    async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
+        try:
+            if isinstance(data, str | bytes) and len(data) > self.max_payload:
+                await self._refuse_oversize(eio_sid, data)
+                return
+            await super()._handle_eio_message(eio_sid, data)
+        except Exception:  # a malformed packet is ignored; the connection stays
+            log.debug("ignored a malformed packet from %s", eio_sid, exc_info=True)
+
+    async def _refuse_oversize(self, eio_sid: str, data: Any) -> None:
+        pkt = self.packet_class(encoded_packet=data)
+        if pkt.packet_type == sio_packet.EVENT and pkt.id is not None:
+            error = ValidationFailed(
+                [{"field": "payload", "message": f"larger than {self.max_payload} bytes"}],
+                "Payload too large",
+            )
+            ack = self.packet_class(
+                sio_packet.ACK,
+                namespace=pkt.namespace,
+                id=pkt.id,
+                data=[{"ok": False, "error": error.body()}],
+            )
+            await self._send_packet(eio_sid, ack)
+
+    async def _send_eio_packet(self, eio_sid: str, eio_pkt: Any) -> None:
+        if not self._backlogged(eio_sid):
+            await super()._send_eio_packet(eio_sid, eio_pkt)
+
+    async def _send_packet(self, eio_sid: str, pkt: Any) -> None:
+        if not self._backlogged(eio_sid):
+            await super()._send_packet(eio_sid, pkt)
+
+    def _backlogged(self, eio_sid: str) -> bool:
+        sock = self.eio.sockets.get(eio_sid)
+        if sock is None or sock.queue.qsize() < self.max_queued:
+            return False
+        if not sock.closing:
+            self.dropped_slow += 1
+            log.warning("dropping slow reader %s (%d packets queued)", eio_sid, sock.queue.qsize())
+            task = asyncio.ensure_future(self._drop(eio_sid))
+            _background.add(task)
+            task.add_done_callback(_background.discard)
+        return True
+
+    async def _drop(self, eio_sid: str) -> None:
+        sock = self.eio.sockets.get(eio_sid)
+        if sock is None:
+            return
+        await sock.close(wait=False, abort=True, reason=self.reason.SERVER_DISCONNECT)
+        self.eio.sockets.pop(eio_sid, None)
+        while not sock.queue.empty():  # free the backlog now, not when the peer goes away
+            sock.queue.get_nowait()
+            sock.queue.task_done()
+        sock.queue.put_nowait(None)  # lets the writer task end once its send returns
+
+
+_background: set[asyncio.Future[Any]] = set()
+
+
+class Realtime:
+    """Builds the Socket.IO server for one app and owns its per-socket state."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        settings = ctx.settings
+        manager: socketio.AsyncManager
+        if settings.redis_url is not None:
+            manager = RedisManager(settings.redis_url.get_secret_value())
+        else:
+            manager = LocalManager()
+        self.sio = SocketServer(
+            async_mode="asgi",
+            client_manager=manager,
+            cors_allowed_origins=self._origin_allowed,
+            cors_credentials=True,
+            max_http_buffer_size=ENGINEIO_MAX_MESSAGE,
+            ping_interval=settings.socket_ping_interval,
+            ping_timeout=settings.socket_ping_timeout,
+            max_payload=settings.socket_max_payload,
+            max_queued=settings.socket_max_queued,
+            transports=["polling", "websocket"],
+        )
+        self.conns: dict[str, Conn] = {}
+        self._expiry: dict[str, tuple[asyncio.TimerHandle, int]] = {}
+        self._register()
+
+    # -- the broadcaster ---------------------------------------------------------------------
+
+    async def publish(self, events: list[Event], notices: list[Notice]) -> None:
+        for event in events:
+            await self.sio.emit(event["type"], event, room=vault_room(event["vaultId"]))
+        for notice in notices:
+            await self.sio.emit(notice.name, notice.data, room=notice.room)
+        for event in events:
+            if event["type"] == "vault:deleted":
+                await self.sio.close_room(vault_room(event["vaultId"]))
+
+    # -- connection ----------------------------------------------------------------------------
+
+    def _origin_allowed(self, origin: str, environ: dict[str, Any]) -> bool:
+        own = own_origin(environ.get("wsgi.url_scheme", "http"), environ.get("HTTP_HOST"))
+        return is_allowed(origin, own, self.ctx.settings.allowed_origins)
+
+    async def _connect(self, sid: str, environ: dict[str, Any], auth: Any) -> None:
+        token = auth.get("token") if isinstance(auth, dict) else None
+        if not isinstance(token, str) or not token:
+            token = _cookie(environ.get("HTTP_COOKIE", ""))
+        principal = None
+        if token:
+            async with self.ctx.sessionmaker() as session:
+                principal = await resolve(session, token)
+        if principal is None:
+            error = Unauthorized("A valid session or token is required")
+            raise socketio.exceptions.ConnectionRefusedError(error.code, error.body())
+        self.conns[sid] = Conn(principal, self.ctx.settings.socket_rate_burst)
+        await self.sio.enter_room(sid, user_room(principal.user_id))
+        await self.sio.enter_room(sid, session_room(principal.session_id))
+        self._watch_expiry(principal)
+
+    async def _disconnect(self, sid: str, reason: Any = None) -> None:
+        conn = self.conns.pop(sid, None)
+        if conn is not None:
+            self._unwatch_expiry(conn.principal.session_id)
+
+    def _watch_expiry(self, principal: Principal) -> None:
+        """One timer per session in this process, firing the moment the session ends."""
+        session_id = principal.session_id
+        if session_id in self._expiry:
+            handle, count = self._expiry[session_id]
+            self._expiry[session_id] = (handle, count + 1)
+            return
+        delay = max(0.0, (principal.expires_at - utcnow()).total_seconds())
+        loop = asyncio.get_running_loop()
+        handle = loop.call_later(delay, self._expire, session_id)
+        self._expiry[session_id] = (handle, 1)
+
+    def _unwatch_expiry(self, session_id: str) -> None:
+        entry = self._expiry.get(session_id)
+        if entry is None:
+            return
+        handle, count = entry
+        if count <= 1:
+            handle.cancel()
+            del self._expiry[session_id]
+        else:
+            self._expiry[session_id] = (handle, count - 1)
+
+    def _expire(self, session_id: str) -> None:
+        self._expiry.pop(session_id, None)
+        task = asyncio.ensure_future(
+            self.sio.manager.notify_local(
+                SESSION_EXPIRED, {"reason": "expired"}, session_room(session_id)
+            )
+        )
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+
+    # -- client events -------------------------------------------------------------------------
+
+    def _register(self) -> None:
+        self.sio.on("connect", self._connect)
+        self.sio.on("disconnect", self._disconnect)
+        self.sio.on("vault:join", self._acked(JoinIn, self._join))
+        self.sio.on("vault:leave", self._acked(LeaveIn, self._leave))
+        self.sio.on("source:create", self._acked(SourceCreateIn, self._create))
+        self.sio.on("source:update", self._acked(SourceUpdateIn, self._update))
+        self.sio.on("source:delete", self._acked(SourceDeleteIn, self._delete))
+
+    def _acked(
+        self, model: type[M], handler: Callable[[str, Principal, M], Awaitable[dict[str, Any]]]
+    ) -> Callable[..., Awaitable[dict[str, Any] | None]]:
+        async def on_event(sid: str, *args: Any) -> dict[str, Any] | None:
+            conn = self.conns.get(sid)
+            if conn is None:
+                return None
+            try:
+                self._take_token(conn)
+                if conn.principal.expires_at <= utcnow():
+                    raise Unauthorized("Session expired")
+                try:
+                    data = model.model_validate(args[0] if args else None)
+                except ValidationError as exc:
+                    raise ValidationFailed.from_pydantic(exc.errors()) from None
+                return {"ok": True, **await handler(sid, conn.principal, data)}
+            except AppError as exc:
+                return {"ok": False, "error": exc.body()}
+            except Exception:
+                log.exception("socket event failed")
+                return {
+                    "ok": False,
+                    "error": {"code": "INTERNAL_ERROR", "message": "Internal error"},
+                }
+
+        return on_event
+
+    def _take_token(self, conn: Conn) -> None:
+        settings = self.ctx.settings
+        now = time.monotonic()
+        conn.tokens = min(
+            float(settings.socket_rate_burst),
+            conn.tokens + (now - conn.stamp) * settings.socket_rate_per_second,
+        )
+        conn.stamp = now
+        if conn.tokens < 1:
+            raise RateLimited("Too many events; slow down")
+        conn.tokens -= 1
+
+    async def _join(self, sid: str, user: Principal, data: JoinIn) -> dict[str, Any]:
+        # Enter the room before reading, so nothing committed after the read can be missed;
+        # the client drops whatever it receives twice by seq.
+        room = vault_room(data.vault_id)
+        await self.sio.enter_room(sid, room)
+        try:
+            async with read_session(self.ctx.sessionmaker) as session:
+                role, seq, missed, has_more = await catch_up(
+                    session, user.user_id, data.vault_id, data.after, MISSED_LIMIT
+                )
+        except NotFound:
+            await self.sio.leave_room(sid, room)
+            raise AccessDenied() from None
+        except BaseException:
+            await self.sio.leave_room(sid, room)
+            raise
+        await self.sio.emit("vault:joined", {"vaultId": data.vault_id, "role": role}, to=sid)
+        return {
+            "vaultId": data.vault_id,
+            "role": role,
+            "seq": seq,
+            "missed": missed,
+            "hasMore": has_more,
+        }
+
+    async def _leave(self, sid: str, user: Principal, data: LeaveIn) -> dict[str, Any]:
+        await self.sio.leave_room(sid, vault_room(data.vault_id))
+        return {}
+
+    async def _create(self, sid: str, user: Principal, data: SourceCreateIn) -> dict[str, Any]:
+        try:
+            source = await sources.create_source(self.ctx, user, data.vault_id, data)
+        except NotFound:
+            raise AccessDenied() from None
+        return {"source": source.wire()}
+
+    async def _update(self, sid: str, user: Principal, data: SourceUpdateIn) -> dict[str, Any]:
+        source = await sources.update_source(self.ctx, user, data.source_id, data.changes())
+        return {"source": source.wire()}
+
+    async def _delete(self, sid: str, user: Principal, data: SourceDeleteIn) -> dict[str, Any]:
+        await sources.delete_source(self.ctx, user, data.source_id)
+        return {}
+
+    async def shutdown(self) -> None:
+        for handle, _count in self._expiry.values():
+            handle.cancel()
+        self._expiry.clear()
+        await self.sio.shutdown()
+
+
+def _cookie(header: str) -> str | None:
+    try:
+        morsel = SimpleCookie(header).get(COOKIE_NAME)
+    except CookieError:
+        return None
+    return morsel.value if morsel else None

@@ -1,0 +1,63 @@
+"""The base of every wire schema: camelCase on the wire, snake_case in Python, contract times."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    PlainSerializer,
+    StringConstraints,
+    WithJsonSchema,
+)
+from pydantic.alias_generators import to_camel
+
+from sourcevault.db.base import iso
+
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(iso, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+
+
+def _email(value: str) -> str:
+    local, at, domain = value.rpartition("@")
+    if not at or not local or "." not in domain.strip(".") or any(c.isspace() for c in value):
+        raise ValueError("not a valid email address")
+    return value.lower()
+
+
+# Emails are compared and stored lower-cased, so "Ada@X.org" and "ada@x.org" are one account.
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=3, max_length=320),
+    AfterValidator(_email),
+]
+
+
+def not_null(value: object) -> object:
+    """For an update field that may be left out but not set to null (use as a before-validator)."""
+    if value is None:
+        raise ValueError("may not be null")
+    return value
+
+
+class WireModel(BaseModel):
+    """An answer: serialized by alias (camelCase)."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    def wire(self) -> dict[str, object]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class InputModel(BaseModel):
+    """A request body: camelCase keys, and an unknown key is an error that names it."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", str_strip_whitespace=False
+    )

@@ -1,0 +1,1 @@
+"""Sources: a link, a note on it, tags."""

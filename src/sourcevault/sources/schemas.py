@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, Field, StringConstraints, field_validator
+
+from sourcevault.schema import InputModel, Timestamp, WireModel, not_null
+
+
+def _http_url(value: str) -> str:
+    if any(c.isspace() or ord(c) < 32 for c in value):
+        raise ValueError("URL may not contain spaces or control characters")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018  (raises on a malformed port)
+    except ValueError as exc:
+        raise ValueError("not a valid URL") from exc
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an absolute http or https URL")
+    return value
+
+
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Url = Annotated[str, StringConstraints(min_length=1, max_length=2048), AfterValidator(_http_url)]
+Annotation = Annotated[str, StringConstraints(max_length=10_000)]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+Tags = Annotated[list[Tag], Field(max_length=20)]
+
+
+class SourceFields(InputModel):
+    url: Url | None = None
+    annotation: Annotation | None = None
+
+
+class SourceCreate(SourceFields):
+    title: Title
+    tags: Tags = Field(default_factory=list)
+
+
+class SourceUpdate(SourceFields):
+    title: Title | None = None
+    tags: Tags | None = None
+
+    _not_null = field_validator("title", "tags", mode="before")(not_null)
+
+
+class Creator(WireModel):
+    user_id: str
+    user_name: str
+
+
+class SourceOut(WireModel):
+    id: str
+    vault_id: str
+    title: str
+    url: str | None
+    annotation: str | None
+    tags: list[str]
+    version: int
+    created_by: Creator
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class SourceEnvelope(WireModel):
+    source: SourceOut
+
+
+class SourcePage(WireModel):
+    sources: list[SourceOut]
+    seq: int
+    next_cursor: str | None

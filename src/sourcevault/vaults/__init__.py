@@ -1,0 +1,1 @@
+"""Vaults, memberships, roles and the permission check."""

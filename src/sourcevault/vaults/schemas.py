@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import StringConstraints, field_validator
+
+from sourcevault.schema import Email, InputModel, Timestamp, WireModel, not_null
+from sourcevault.vaults.roles import Role
+
+VaultName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Description = Annotated[str, StringConstraints(max_length=2000)]
+
+
+class VaultCreate(InputModel):
+    name: VaultName
+    description: Description | None = None
+
+
+class VaultUpdate(InputModel):
+    name: VaultName | None = None
+    description: Description | None = None
+
+    _not_null = field_validator("name", mode="before")(not_null)
+
+
+class MemberAdd(InputModel):
+    email: Email
+    role: Role
+
+
+class MemberUpdate(InputModel):
+    role: Role
+
+
+class VaultOut(WireModel):
+    id: str
+    name: str
+    description: str | None
+    role: Role
+    seq: int
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class MemberOut(WireModel):
+    user_id: str
+    name: str
+    email: str
+    role: Role
+    joined_at: Timestamp
+
+
+class VaultEnvelope(WireModel):
+    vault: VaultOut
+
+
+class VaultList(WireModel):
+    vaults: list[VaultOut]
+
+
+class MemberEnvelope(WireModel):
+    member: MemberOut
+
+
+class MemberList(WireModel):
+    members: list[MemberOut]

@@ -1,0 +1,1 @@
+"""The multi-client test page and its static files."""

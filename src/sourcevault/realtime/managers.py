@@ -26,9 +26,11 @@ SESSION_EXPIRED = "session:expired"
 
 
 class _Evictions:
-    server: Any
+    """Mixed into a python-socketio manager (which provides ``server`` and
+    ``get_participants``)."""
 
-    def get_participants(self, namespace: str, room: str) -> Any: ...
+    server: Any
+    get_participants: Any
 
     async def _evict(self, event: str, data: Any, namespace: str | None, room: Any) -> None:
         if event not in (ACCESS_REVOKED, SESSION_EXPIRED) or not isinstance(room, str):

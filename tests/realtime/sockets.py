@@ -1,0 +1,98 @@
+"""A real python-socketio client for tests, recording everything it receives, with awaits for
+the events a test expects (never a sleep)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+import socketio
+
+from tests.live import LiveServer
+
+TIMEOUT = 5.0
+
+
+class Socket:
+    def __init__(self, server: LiveServer | str, token: str | None = None, **connect: Any) -> None:
+        self.url = server if isinstance(server, str) else server.url
+        self.token = token
+        self.connect_kwargs = connect
+        # Our own HTTP session, closed in close(): engineio leaves its own unclosed when a
+        # connection is refused.
+        self.http = aiohttp.ClientSession()
+        self.sio = socketio.AsyncClient(reconnection=False, http_session=self.http)
+        self.received: list[tuple[str, Any]] = []
+        self._changed = asyncio.Condition()
+        self.disconnected = asyncio.Event()
+        self.sio.on("*", self._on_any)
+        self.sio.on("disconnect", self._on_disconnect)
+
+    async def _on_any(self, event: str, data: Any = None) -> None:
+        async with self._changed:
+            self.received.append((event, data))
+            self._changed.notify_all()
+
+    async def _on_disconnect(self, reason: Any = None) -> None:
+        self.disconnected.set()
+
+    async def connect(self) -> Socket:
+        auth = {"token": self.token} if self.token else None
+        await self.sio.connect(
+            self.url,
+            auth=auth,
+            transports=["websocket"],
+            wait_timeout=TIMEOUT,
+            **self.connect_kwargs,
+        )
+        return self
+
+    async def call(self, event: str, data: Any = None) -> Any:
+        return await self.sio.call(event, data, timeout=TIMEOUT)
+
+    async def join(self, vault_id: str, after: int | None = None) -> dict[str, Any]:
+        payload: dict[str, Any] = {"vaultId": vault_id}
+        if after is not None:
+            payload["after"] = after
+        ack = await self.call("vault:join", payload)
+        assert ack["ok"], ack
+        return dict(ack)
+
+    async def wait_for(
+        self, name: str, where: Callable[[Any], bool] = lambda _d: True, timeout: float = TIMEOUT
+    ) -> Any:
+        """The first received ``name`` event whose payload satisfies ``where``."""
+
+        def found() -> Any:
+            for event, data in self.received:
+                if event == name and where(data):
+                    return data
+            return None
+
+        async def wait() -> Any:
+            async with self._changed:
+                await self._changed.wait_for(lambda: found() is not None)
+            return found()
+
+        return await asyncio.wait_for(wait(), timeout)
+
+    def events(self, name: str | None = None) -> list[Any]:
+        return [d for e, d in self.received if name is None or e == name]
+
+    def vault_events(self, vault_id: str) -> list[dict[str, Any]]:
+        return [
+            d
+            for _e, d in self.received
+            if isinstance(d, dict) and "seq" in d and d.get("vaultId") == vault_id
+        ]
+
+    async def close(self) -> None:
+        if self.sio.connected:
+            await self.sio.disconnect()
+        await self.http.close()
+
+
+async def connected(server: LiveServer, token: str, **kwargs: Any) -> Socket:
+    return await Socket(server, token, **kwargs).connect()

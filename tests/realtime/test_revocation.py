@@ -1,0 +1,122 @@
+"""Live revocation: removal, role change, vault deletion, logout and expiry reach the user's
+sockets at once, and a removed socket hears nothing more of the vault."""
+
+from __future__ import annotations
+
+from tests import factories
+from tests.conftest import make_settings
+from tests.factories import Team
+from tests.live import LiveServer, live_server
+from tests.realtime.conftest import OpenSocket
+from tests.realtime.sockets import Socket
+
+
+def vault_rooms(server: LiveServer, sock: Socket) -> list[str]:
+    rooms = server.app.state.realtime.sio.rooms(sock.sio.get_sid())
+    return [r for r in rooms if r.startswith("vault:")]
+
+
+async def test_a_removed_member_is_told_and_leaves_the_room(
+    server: LiveServer, team: Team, open_socket: OpenSocket
+) -> None:
+    removed = await open_socket(team.viewer.token)
+    second_tab = await open_socket(team.viewer.token)
+    stays = await open_socket(team.contributor.token)
+    for sock in (removed, second_tab, stays):
+        await sock.join(team.vault_id)
+    own = await factories.vault(team.viewer, "Viewer's own")
+    await removed.join(own["id"])
+
+    response = await team.owner.http.delete(f"/api/vaults/{team.vault_id}/members/{team.viewer.id}")
+    assert response.status_code == 204
+    for sock in (removed, second_tab):
+        revoked = await sock.wait_for("vault:access-revoked")
+        assert revoked == {"vaultId": team.vault_id, "reason": "removed"}
+        assert vault_rooms(server, sock) in ([f"vault:{own['id']}"], [])
+    gone = await stays.wait_for("member:removed")
+    assert gone["member"]["userId"] == team.viewer.id
+
+    after = await factories.source(team.owner, team.vault_id)
+    await stays.wait_for("source:created", lambda e: e["source"]["id"] == after["id"])
+    barrier = await factories.source(team.viewer, own["id"])
+    await removed.wait_for("source:created", lambda e: e["source"]["id"] == barrier["id"])
+    assert [e for e in removed.events("source:created") if e["vaultId"] == team.vault_id] == []
+    rejoin = await removed.call("vault:join", {"vaultId": team.vault_id})
+    assert rejoin["error"]["code"] == "ACCESS_DENIED"
+
+
+async def test_a_role_change_reaches_every_socket_of_that_user(
+    team: Team, open_socket: OpenSocket
+) -> None:
+    tabs = [await open_socket(team.contributor.token) for _ in range(2)]
+    other = await open_socket(team.viewer.token)
+    await other.join(team.vault_id)
+    await team.owner.http.patch(
+        f"/api/vaults/{team.vault_id}/members/{team.contributor.id}", json={"role": "viewer"}
+    )
+    for tab in tabs:  # not even joined: it is addressed to the user
+        assert await tab.wait_for("vault:role-changed") == {
+            "vaultId": team.vault_id,
+            "role": "viewer",
+        }
+    updated = await other.wait_for("member:updated")
+    assert updated["member"]["role"] == "viewer" and other.events("vault:role-changed") == []
+
+
+async def test_deleting_a_vault_tells_the_room_and_empties_it(
+    server: LiveServer, team: Team, open_socket: OpenSocket
+) -> None:
+    joined = [await open_socket(m.token) for m in (team.owner, team.contributor, team.viewer)]
+    for sock in joined:
+        await sock.join(team.vault_id)
+    not_joined = await open_socket(team.viewer.token)
+    assert (await team.owner.http.delete(f"/api/vaults/{team.vault_id}")).status_code == 204
+    for sock in joined:
+        deleted = await sock.wait_for("vault:deleted")
+        assert deleted["vault"]["id"] == team.vault_id and deleted["seq"] == 3
+        revoked = await sock.wait_for("vault:access-revoked")
+        assert revoked == {"vaultId": team.vault_id, "reason": "vault_deleted"}
+        assert vault_rooms(server, sock) == []
+    assert await not_joined.wait_for("vault:access-revoked") == {
+        "vaultId": team.vault_id,
+        "reason": "vault_deleted",
+    }
+    assert not_joined.events("vault:deleted") == []
+
+
+async def test_logout_disconnects_that_session_only(
+    server: LiveServer, team: Team, open_socket: OpenSocket
+) -> None:
+    from tests.factories import token_for
+
+    other_session = await token_for(team.owner.http, team.viewer.email)
+    logged_out = await open_socket(team.viewer.token)
+    stays = await open_socket(other_session)
+    await logged_out.join(team.vault_id)
+    await stays.join(team.vault_id)
+    assert (await team.viewer.http.post("/api/auth/logout")).status_code == 204
+    assert await logged_out.wait_for("session:expired") == {"reason": "logged_out"}
+    await logged_out.disconnected.wait()
+    created = await factories.source(team.owner, team.vault_id)
+    await stays.wait_for("source:created", lambda e: e["source"]["id"] == created["id"])
+    assert stays.sio.connected and stays.events("session:expired") == []
+
+
+async def test_a_session_expiring_disconnects_its_sockets_at_that_moment(
+    database_url: str,
+) -> None:
+    async with live_server(make_settings(database_url, session_max_age=2)) as server:
+        import httpx
+
+        async with httpx.AsyncClient(base_url=server.url) as client:
+            user = await factories.register(client)
+            token = await factories.token_for(client, user["email"])
+            sock = await Socket(server, token).connect()
+            try:
+                # A timer per session fires at expiry; a once-a-minute sweep would miss this.
+                assert await sock.wait_for("session:expired", timeout=10) == {"reason": "expired"}
+                await sock.disconnected.wait()
+            finally:
+                await sock.close()
+        assert server.app.state.realtime.conns == {}
+        assert server.app.state.realtime._expiry == {}

@@ -31,13 +31,17 @@ class Member:
 
 
 async def register(
-    client: httpx.AsyncClient, *, email: str | None = None, name: str | None = None,
+    client: httpx.AsyncClient,
+    *,
+    email: str | None = None,
+    name: str | None = None,
     password: str = PASSWORD,
 ) -> dict[str, Any]:
     n = next(_counter)
     email = email or f"user{n}-{uuid.uuid4().hex[:8]}@example.com"
     response = await client.post(
-        "/api/auth/register", json={"email": email, "name": name or f"User {n}", "password": password}
+        "/api/auth/register",
+        json={"email": email, "name": name or f"User {n}", "password": password},
     )
     assert response.status_code == 201, response.text
     user: dict[str, Any] = response.json()["user"]
@@ -99,8 +103,12 @@ class Team:
         return str(self.vault["id"])
 
     def by_role(self, role: str) -> Member:
-        return {"owner": self.owner, "contributor": self.contributor, "viewer": self.viewer,
-                "outsider": self.outsider}[role]
+        return {
+            "owner": self.owner,
+            "contributor": self.contributor,
+            "viewer": self.viewer,
+            "outsider": self.outsider,
+        }[role]
 
     async def close(self) -> None:
         for m in (self.owner, self.contributor, self.viewer, self.outsider):

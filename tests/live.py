@@ -39,7 +39,9 @@ def free_socket() -> socket.socket:
 
 
 @asynccontextmanager
-async def live_server(settings: Settings, sock: socket.socket | None = None) -> AsyncIterator[LiveServer]:
+async def live_server(
+    settings: Settings, sock: socket.socket | None = None
+) -> AsyncIterator[LiveServer]:
     app = create_app(settings)
     sock = sock or free_socket()
     port = sock.getsockname()[1]
@@ -107,4 +109,3 @@ def record(server: LiveServer) -> Recorder:
     recorder = Recorder(server.ctx, server.ctx.broadcaster)
     server.ctx.broadcaster = recorder
     return recorder
-

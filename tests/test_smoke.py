@@ -14,7 +14,11 @@ async def test_health_answers(client: httpx.AsyncClient) -> None:
 
 
 async def test_a_team_sees_its_vault(team: Team) -> None:
-    for who, role in ((team.owner, "owner"), (team.contributor, "contributor"), (team.viewer, "viewer")):
+    for who, role in (
+        (team.owner, "owner"),
+        (team.contributor, "contributor"),
+        (team.viewer, "viewer"),
+    ):
         response = await who.http.get("/api/vaults")
         assert [(v["id"], v["role"]) for v in response.json()["vaults"]] == [(team.vault_id, role)]
     response = await team.outsider.http.get(f"/api/vaults/{team.vault_id}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StrictInt, StringConstraints
 
 from sourcevault.schema import InputModel
 from sourcevault.sources.schemas import SourceCreate, SourceUpdate
@@ -14,7 +14,7 @@ Id = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 class JoinIn(InputModel):
     vault_id: Id
-    after: Annotated[int, Field(ge=0, le=2**53)] | None = None
+    after: Annotated[StrictInt, Field(ge=0, le=2**53)] | None = None
 
 
 class LeaveIn(InputModel):

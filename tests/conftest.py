@@ -106,7 +106,9 @@ def recorder(server: LiveServer) -> Recorder:
 
 @pytest.fixture
 async def client(server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
+    async with httpx.AsyncClient(
+        base_url=server.url, timeout=10, verify=factories.tls_context()
+    ) as http:
         yield http
 
 

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from http.cookies import CookieError, SimpleCookie
 from typing import Any, TypeVar
 
+import engineio
 import socketio
 from pydantic import BaseModel, ValidationError
 from socketio import packet as sio_packet
@@ -71,6 +72,33 @@ class Conn:
         self.stamp = time.monotonic()
 
 
+class _EngineServer(engineio.AsyncServer):  # type: ignore[misc]
+    """python-engineio's server, minus one leak: a socket's pending ping task sleeps out the
+    whole ping interval after the socket closes, holding the socket (and its queue) for up to
+    25 s. Under connection churn they pile up; here the task is cancelled at disconnect."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.ping_tasks: dict[str, asyncio.Task[Any]] = {}
+
+    def start_background_task(self, target: Any, *args: Any, **kwargs: Any) -> Any:
+        task = super().start_background_task(target, *args, **kwargs)
+        sock = getattr(target, "__self__", None)
+        if getattr(target, "__name__", "") == "_send_ping" and sock is not None:
+            self.ping_tasks[sock.sid] = task
+            task.add_done_callback(lambda t, sid=sock.sid: self._forget_ping(sid, t))
+        return task
+
+    def _forget_ping(self, sid: str, task: asyncio.Task[Any]) -> None:
+        if self.ping_tasks.get(sid) is task:
+            del self.ping_tasks[sid]
+
+    def cancel_ping(self, sid: str) -> None:
+        task = self.ping_tasks.pop(sid, None)
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+
+
 class SocketServer(socketio.AsyncServer):  # type: ignore[misc]
     """``AsyncServer`` with the two guards python-socketio leaves to the application.
 
@@ -85,6 +113,15 @@ class SocketServer(socketio.AsyncServer):  # type: ignore[misc]
         self.max_payload = max_payload
         self.max_queued = max_queued
         self.dropped_slow = 0
+
+    def _engineio_server_class(self) -> type[_EngineServer]:
+        return _EngineServer
+
+    async def _handle_eio_disconnect(self, eio_sid: str, reason: Any = None) -> None:
+        try:
+            await super()._handle_eio_disconnect(eio_sid, reason)
+        finally:
+            self.eio.cancel_ping(eio_sid)
 
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
         try:
@@ -153,7 +190,7 @@ class Realtime:
         settings = ctx.settings
         manager: socketio.AsyncManager
         if settings.redis_url is not None:
-            manager = RedisManager(settings.redis_url.get_secret_value())
+            manager = RedisManager(settings.redis_url.get_secret_value(), settings.redis_channel)
         else:
             manager = LocalManager()
         self.sio = SocketServer(
@@ -187,7 +224,9 @@ class Realtime:
 
     def _origin_allowed(self, origin: str, environ: dict[str, Any]) -> bool:
         own = own_origin(environ.get("wsgi.url_scheme", "http"), environ.get("HTTP_HOST"))
-        return is_allowed(origin, own, self.ctx.settings.allowed_origins)
+        return self.ctx.metrics.origin_checked(
+            is_allowed(origin, own, self.ctx.settings.allowed_origins), environ
+        )
 
     async def _connect(self, sid: str, environ: dict[str, Any], auth: Any) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
@@ -199,6 +238,7 @@ class Realtime:
                 principal = await resolve(session, token)
         if principal is None:
             error = Unauthorized("A valid session or token is required")
+            self.ctx.metrics.refused("unauthorized")
             raise socketio.exceptions.ConnectionRefusedError(error.code, error.body())
         self.conns[sid] = Conn(principal, self.ctx.settings.socket_rate_burst)
         await self.sio.enter_room(sid, user_room(principal.user_id))
@@ -290,6 +330,7 @@ class Realtime:
         )
         conn.stamp = now
         if conn.tokens < 1:
+            self.ctx.metrics.rate_limited.inc()
             raise RateLimited("Too many events; slow down")
         conn.tokens -= 1
 

@@ -1,0 +1,77 @@
+"""No leaks: after 500 connect, join, disconnect cycles the server's sockets, rooms, per-socket
+state, expiry timers and asyncio tasks are back where they started."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import pytest
+
+from tests.factories import Team
+from tests.live import LiveServer
+from tests.realtime.sockets import Socket
+
+CYCLES = 500
+
+
+@pytest.fixture
+def backend() -> str:
+    return "sqlite"
+
+
+def footprint(server: LiveServer) -> dict[str, Any]:
+    realtime = server.app.state.realtime
+    rooms = realtime.sio.manager.rooms.get("/", {})
+    return {
+        "engineio sockets": len(realtime.sio.eio.sockets),
+        "rooms": sorted(r for r in rooms if r is not None),
+        "connections": len(realtime.conns),
+        "expiry timers": len(realtime._expiry),
+        "environ": len(realtime.sio.environ),
+        "tasks": len(asyncio.all_tasks()),
+        "ping tasks": len(realtime.sio.eio.ping_tasks),
+    }
+
+
+async def settled(server: LiveServer, baseline: dict[str, Any], timeout: float = 10) -> Any:
+    """The footprint once it is back at ``baseline`` (disconnects finish in the background),
+    or whatever it is when ``timeout`` runs out."""
+
+    async def poll() -> None:
+        # Server-side clean-up has no event to await; look until it is done or time is up.
+        while footprint(server) != baseline:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(poll(), timeout)
+    return footprint(server)
+
+
+async def quiet(server: LiveServer) -> dict[str, Any]:
+    """The footprint once no socket is left and the task count has stopped changing."""
+    previous: dict[str, Any] = {}
+    for _ in range(100):
+        now = footprint(server)
+        if now == previous and now["connections"] == 0:
+            return now
+        previous = now
+        await asyncio.sleep(0.1)
+    return previous
+
+
+async def test_connect_join_disconnect_cycles_leave_nothing_behind(
+    server: LiveServer, team: Team
+) -> None:
+    # One cycle first: the first connection starts the server's long-lived service tasks.
+    probe = await Socket(server, team.owner.token).connect()
+    await probe.join(team.vault_id)
+    await probe.close()
+    baseline = await quiet(server)
+    assert baseline["engineio sockets"] == baseline["connections"] == 0
+    for n in range(CYCLES):
+        sock = await Socket(server, team.viewer.token if n % 2 else team.owner.token).connect()
+        await sock.join(team.vault_id)
+        await sock.close()
+    assert await settled(server, baseline) == baseline

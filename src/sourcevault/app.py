@@ -9,7 +9,8 @@ from typing import Any
 
 import socketio
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -18,6 +19,8 @@ from sourcevault.audit.routes import router as events_router
 from sourcevault.auth.routes import router as auth_router
 from sourcevault.config import Settings
 from sourcevault.context import Context
+from sourcevault.logs import RequestId
+from sourcevault.realtime.redis_link import RedisLink
 from sourcevault.realtime.server import Realtime
 from sourcevault.sources.routes import router as sources_router
 from sourcevault.vaults.routes import router as vaults_router
@@ -39,14 +42,20 @@ class _SocketIO:
 def create_app(settings: Settings) -> FastAPI:
     ctx = Context.build(settings)
     realtime = Realtime(ctx)
-    ctx.broadcaster = realtime
+    ctx.broadcaster = ctx.metrics.metered(realtime)
+    ctx.metrics.watch(realtime)
+    redis = realtime.sio.manager if isinstance(realtime.sio.manager, RedisLink) else None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if redis is not None:
+            await redis.start(realtime.sio)
         try:
             yield
         finally:
             await realtime.shutdown()
+            if redis is not None:
+                await redis.aclose()
             await ctx.engine.dispose()
 
     app = FastAPI(
@@ -67,15 +76,21 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/readyz", tags=["ops"], responses={503: {"description": "a dependency is down"}})
     async def readyz() -> Any:
-        checks = await readiness(ctx)
+        checks = await readiness(ctx, redis)
         status = 200 if all(v == "ok" for v in checks.values()) else 503
         return JSONResponse({"status": "ok" if status == 200 else "unavailable", **checks}, status)
 
+    @app.get("/metrics", tags=["ops"], response_class=Response)
+    async def metrics() -> Response:
+        """Prometheus metrics of this instance."""
+        return Response(generate_latest(ctx.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
     app.add_middleware(_SocketIO, sio=realtime.sio)
+    app.add_middleware(RequestId)
     return app
 
 
-async def readiness(ctx: Context) -> dict[str, str]:
+async def readiness(ctx: Context, redis: RedisLink | None = None) -> dict[str, str]:
     checks: dict[str, str] = {}
     try:
         async with ctx.engine.connect() as conn:
@@ -83,4 +98,6 @@ async def readiness(ctx: Context) -> dict[str, str]:
         checks["database"] = "ok"
     except Exception as exc:
         checks["database"] = f"down: {type(exc).__name__}"
+    if redis is not None:
+        checks["redis"] = await redis.health()
     return checks

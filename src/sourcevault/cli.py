@@ -58,6 +58,9 @@ def serve(
         _fail("The database is not migrated to the latest schema. Run: sourcevault db upgrade")
     if demo:
         asyncio.run(_seed_demo(settings, host, port))
+    from sourcevault import logs
+
+    logs.configure()  # before create_app: python-socketio sets up its loggers when built
     uvicorn.run(
         create_app(settings),
         host=host,
@@ -67,6 +70,7 @@ def serve(
         ws_per_message_deflate=False,
         timeout_graceful_shutdown=10,
         log_level="info",
+        log_config=None,  # records go to the handler logs.configure() set up
     )
 
 

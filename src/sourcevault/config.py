@@ -21,6 +21,9 @@ class Settings(BaseSettings):
 
     database_url: str = DEFAULT_DATABASE_URL
     redis_url: SecretStr | None = None
+    # Instances that share a Redis and a database talk on this pub/sub channel; give each
+    # deployment sharing one Redis (staging, production) its own.
+    redis_channel: str = Field(default="sourcevault", min_length=1)
     session_max_age: int = Field(default=30 * 24 * 3600, gt=0)
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     cookie_secure: bool = False

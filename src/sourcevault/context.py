@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sourcevault.auth.throttle import LoginThrottle
 from sourcevault.config import Settings
 from sourcevault.db.engine import build_engine, build_sessionmaker
+from sourcevault.metrics import Metrics
 from sourcevault.realtime.broadcaster import Broadcaster, NullBroadcaster
 
 
@@ -19,6 +20,7 @@ class Context:
     sessionmaker: async_sessionmaker[AsyncSession]
     broadcaster: Broadcaster = field(default_factory=NullBroadcaster)
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    metrics: Metrics = field(default_factory=Metrics)
 
     @classmethod
     def build(cls, settings: Settings) -> Context:

@@ -19,6 +19,8 @@ from typing import Any
 
 import socketio
 
+from sourcevault.realtime.redis_link import RedisLink
+
 log = logging.getLogger(__name__)
 
 ACCESS_REVOKED = "vault:access-revoked"
@@ -62,7 +64,7 @@ class LocalManager(_Evictions, socketio.AsyncManager):  # type: ignore[misc]
         await self._evict(event, data, namespace, kwargs.get("to") or room)
 
 
-class RedisManager(_Evictions, socketio.AsyncRedisManager):  # type: ignore[misc]
+class RedisManager(_Evictions, RedisLink):
     """Several instances: every emit goes through Redis, and each instance evicts its own."""
 
     async def _handle_emit(self, message: dict[str, Any]) -> None:

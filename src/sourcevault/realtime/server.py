@@ -132,6 +132,15 @@ class SocketServer(socketio.AsyncServer):  # type: ignore[misc]
         except Exception:  # a malformed packet is ignored; the connection stays
             log.debug("ignored a malformed packet from %s", eio_sid, exc_info=True)
 
+    async def _handle_event(self, eio_sid: str, namespace: str, id: Any, data: Any) -> None:
+        # A client EVENT named "connect" or "disconnect" would otherwise run the server's own
+        # connection handlers (python-socketio dispatches it like any event).
+        if not isinstance(data, list) or not data or not isinstance(data[0], str):
+            return
+        if data[0] in self.reserved_events:
+            return
+        await super()._handle_event(eio_sid, namespace, id, data)
+
     async def _refuse_oversize(self, eio_sid: str, data: Any) -> None:
         pkt = self.packet_class(encoded_packet=data)
         if pkt.packet_type == sio_packet.EVENT and pkt.id is not None:

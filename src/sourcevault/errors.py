@@ -112,13 +112,17 @@ class ValidationFailed(AppError):
         return {**super().body(), "details": self.details}
 
     @classmethod
-    def from_pydantic(
-        cls, errors: list[Any], skip: tuple[str, ...] = ("body",)
-    ) -> ValidationFailed:
-        """Build from pydantic's ``errors()`` list: one detail per error, field as a dotted path."""
+    def from_pydantic(cls, errors: list[Any], skip: tuple[str, ...] = ()) -> ValidationFailed:
+        """Build from pydantic's ``errors()`` list: one detail per error, field as a dotted path.
+
+        ``skip`` names the leading parts of a location to leave out (FastAPI's "body", "query"),
+        so a detail names the field as the caller sent it, even a field called "body".
+        """
         details = []
         for err in errors:
-            loc = [str(p) for p in err.get("loc", ()) if p not in skip]
+            loc = [str(p) for p in err.get("loc", ())]
+            if loc and loc[0] in skip:
+                loc = loc[1:]
             field = ".".join(loc) or "body"
             message = str(err.get("msg", "Invalid value"))
             if err.get("type") == "extra_forbidden":

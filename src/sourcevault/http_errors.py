@@ -79,7 +79,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(ValidationFailed.from_pydantic(list(exc.errors()), skip=("body",)))
+        # A detail names the field or parameter as the caller sent it: "title", "limit".
+        errors = list(exc.errors())
+        return error_response(
+            ValidationFailed.from_pydantic(errors, skip=("body", "query", "path"))
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -87,7 +91,10 @@ def install(app: FastAPI) -> None:
         if cls is None or cls is ValidationFailed:
             body = {"code": "HTTP_ERROR", "message": str(exc.detail)}
             return JSONResponse({"error": body}, status_code=exc.status_code)
-        return error_response(cls())
+        response = error_response(cls())
+        for name, value in (exc.headers or {}).items():  # e.g. the 405's Allow
+            response.headers.setdefault(name, value)
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
+from fastapi import Path
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -12,6 +13,7 @@ from pydantic import (
     PlainSerializer,
     StringConstraints,
     WithJsonSchema,
+    field_validator,
 )
 from pydantic.alias_generators import to_camel
 
@@ -39,6 +41,11 @@ Email = Annotated[
 ]
 
 
+# An id in a URL path. Ids are opaque, but never empty, long, or holding a NUL (which
+# PostgreSQL cannot even compare): such a path gets a VALIDATION_ERROR, as it would on the socket.
+PathId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[^\x00]+$")]
+
+
 def not_null(value: object) -> object:
     """For an update field that may be left out but not set to null (use as a before-validator)."""
     if value is None:
@@ -61,3 +68,12 @@ class InputModel(BaseModel):
     model_config = ConfigDict(
         alias_generator=to_camel, populate_by_name=True, extra="forbid", str_strip_whitespace=False
     )
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        """PostgreSQL cannot store a NUL character in text; refuse it on every backend alike."""
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(text, str) and "\x00" in text for text in texts):
+            raise ValueError("may not contain a NUL character")
+        return value

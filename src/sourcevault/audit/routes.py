@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 from sourcevault.audit.service import list_events
 from sourcevault.auth.dependencies import CurrentUser, Db
 from sourcevault.http_errors import ERROR_RESPONSES
-from sourcevault.schema import WireModel
+from sourcevault.schema import PathId, WireModel
 from sourcevault.vaults.access import role_in
 
 router = APIRouter(prefix="/api", tags=["events"], responses=ERROR_RESPONSES)
@@ -20,7 +20,7 @@ class EventPage(WireModel):
 
 @router.get("/vaults/{vault_id}/events", response_model=EventPage)
 async def events(
-    vault_id: str,
+    vault_id: PathId,
     user: CurrentUser,
     db: Db,
     after: Annotated[int, Query(ge=0)] = 0,

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, Response
 
 from sourcevault.auth.dependencies import Ctx, CurrentUser, Db
 from sourcevault.http_errors import ERROR_RESPONSES
+from sourcevault.schema import PathId
 from sourcevault.sources import service
 from sourcevault.sources.schemas import SourceCreate, SourceEnvelope, SourcePage, SourceUpdate
 
@@ -14,7 +15,7 @@ router = APIRouter(prefix="/api", tags=["sources"], responses=ERROR_RESPONSES)
 
 @router.get("/vaults/{vault_id}/sources", response_model=SourcePage)
 async def list_sources(
-    vault_id: str,
+    vault_id: PathId,
     user: CurrentUser,
     db: Db,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
@@ -26,24 +27,24 @@ async def list_sources(
 
 @router.post("/vaults/{vault_id}/sources", status_code=201, response_model=SourceEnvelope)
 async def create_source(
-    vault_id: str, body: SourceCreate, user: CurrentUser, ctx: Ctx
+    vault_id: PathId, body: SourceCreate, user: CurrentUser, ctx: Ctx
 ) -> SourceEnvelope:
     return SourceEnvelope(source=await service.create_source(ctx, user, vault_id, body))
 
 
 @router.get("/sources/{source_id}", response_model=SourceEnvelope)
-async def get_source(source_id: str, user: CurrentUser, db: Db) -> SourceEnvelope:
+async def get_source(source_id: PathId, user: CurrentUser, db: Db) -> SourceEnvelope:
     return SourceEnvelope(source=await service.get_source(db, user, source_id))
 
 
 @router.patch("/sources/{source_id}", response_model=SourceEnvelope)
 async def update_source(
-    source_id: str, body: SourceUpdate, user: CurrentUser, ctx: Ctx
+    source_id: PathId, body: SourceUpdate, user: CurrentUser, ctx: Ctx
 ) -> SourceEnvelope:
     return SourceEnvelope(source=await service.update_source(ctx, user, source_id, body))
 
 
 @router.delete("/sources/{source_id}", status_code=204, response_class=Response)
-async def delete_source(source_id: str, user: CurrentUser, ctx: Ctx) -> Response:
+async def delete_source(source_id: PathId, user: CurrentUser, ctx: Ctx) -> Response:
     await service.delete_source(ctx, user, source_id)
     return Response(status_code=204)

@@ -7,7 +7,7 @@ import binascii
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,9 +48,13 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         at, source_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         when = datetime.fromisoformat(at)
-        if not isinstance(source_id, str) or when.tzinfo is None:
+        # Only what encode_cursor makes: an aware time, and an id a database can compare.
+        if not isinstance(source_id, str) or len(source_id) > 64 or "\x00" in source_id:
             raise ValueError(cursor)
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+        if when.tzinfo is None:
+            raise ValueError(cursor)
+        when = when.astimezone(UTC)
+    except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError) as exc:
         raise ValidationFailed([{"field": "cursor", "message": "Invalid cursor"}]) from exc
     return when, source_id
 

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Response
 
 from sourcevault.auth.dependencies import Ctx, CurrentUser, Db
 from sourcevault.http_errors import ERROR_RESPONSES
+from sourcevault.schema import PathId
 from sourcevault.vaults import service
 from sourcevault.vaults.schemas import (
     MemberAdd,
@@ -30,42 +31,44 @@ async def create_vault(body: VaultCreate, user: CurrentUser, ctx: Ctx) -> VaultE
 
 
 @router.get("/{vault_id}", response_model=VaultEnvelope)
-async def get_vault(vault_id: str, user: CurrentUser, db: Db) -> VaultEnvelope:
+async def get_vault(vault_id: PathId, user: CurrentUser, db: Db) -> VaultEnvelope:
     return VaultEnvelope(vault=await service.get_vault(db, user, vault_id))
 
 
 @router.patch("/{vault_id}", response_model=VaultEnvelope)
 async def update_vault(
-    vault_id: str, body: VaultUpdate, user: CurrentUser, ctx: Ctx
+    vault_id: PathId, body: VaultUpdate, user: CurrentUser, ctx: Ctx
 ) -> VaultEnvelope:
     return VaultEnvelope(vault=await service.update_vault(ctx, user, vault_id, body))
 
 
 @router.delete("/{vault_id}", status_code=204, response_class=Response)
-async def delete_vault(vault_id: str, user: CurrentUser, ctx: Ctx) -> Response:
+async def delete_vault(vault_id: PathId, user: CurrentUser, ctx: Ctx) -> Response:
     await service.delete_vault(ctx, user, vault_id)
     return Response(status_code=204)
 
 
 @router.get("/{vault_id}/members", response_model=MemberList)
-async def list_members(vault_id: str, user: CurrentUser, db: Db) -> MemberList:
+async def list_members(vault_id: PathId, user: CurrentUser, db: Db) -> MemberList:
     return MemberList(members=await service.list_members(db, user, vault_id))
 
 
 @router.post("/{vault_id}/members", status_code=201, response_model=MemberEnvelope)
-async def add_member(vault_id: str, body: MemberAdd, user: CurrentUser, ctx: Ctx) -> MemberEnvelope:
+async def add_member(
+    vault_id: PathId, body: MemberAdd, user: CurrentUser, ctx: Ctx
+) -> MemberEnvelope:
     return MemberEnvelope(member=await service.add_member(ctx, user, vault_id, body))
 
 
 @router.patch("/{vault_id}/members/{user_id}", response_model=MemberEnvelope)
 async def update_member(
-    vault_id: str, user_id: str, body: MemberUpdate, user: CurrentUser, ctx: Ctx
+    vault_id: PathId, user_id: PathId, body: MemberUpdate, user: CurrentUser, ctx: Ctx
 ) -> MemberEnvelope:
     member = await service.update_member(ctx, user, vault_id, user_id, body.role)
     return MemberEnvelope(member=member)
 
 
 @router.delete("/{vault_id}/members/{user_id}", status_code=204, response_class=Response)
-async def remove_member(vault_id: str, user_id: str, user: CurrentUser, ctx: Ctx) -> Response:
+async def remove_member(vault_id: PathId, user_id: PathId, user: CurrentUser, ctx: Ctx) -> Response:
     await service.remove_member(ctx, user, vault_id, user_id)
     return Response(status_code=204)

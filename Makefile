@@ -34,6 +34,13 @@ lint: install ## ruff (lint and format) and mypy
 test: install lint ## Lint, then every test (SQLite and PostgreSQL; Redis, Node and browser where present)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+$(BIN)/.bench-installed: $(BIN)/.installed
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $@
+
+bench: install $(BIN)/.bench-installed ## Benchmark beside Node socket.io (BENCH_ARGS="--quick --only B1,B3"); see BENCHMARKS.md
+	$(BIN)/sourcevault bench $(BENCH_ARGS)
+
 format: install ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix src tests migrations
 	$(BIN)/ruff format src tests migrations
@@ -41,4 +48,4 @@ format: install ## Apply ruff's fixes and formatting
 clean: ## Remove the venv, node_modules and caches
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
-.PHONY: help install run lint test format clean
+.PHONY: help install run lint test bench format clean

@@ -125,5 +125,35 @@ async def _create_user(settings: Settings, data: RegisterIn) -> UserOut:
     return user
 
 
+@app.command()
+def bench(
+    quick: Annotated[bool, typer.Option(help="Tiny sizes: a smoke run of every scenario.")] = False,
+    only: Annotated[str, typer.Option(help="Scenarios to run, e.g. B1,B3 (default: all).")] = "",
+    out: Annotated[str, typer.Option(help="Folder for the JSON, the PNG and the logs.")] = (
+        "bench-results"
+    ),
+    pg: Annotated[
+        str, typer.Option(help="PostgreSQL admin URL for B7's PostgreSQL half ('' skips it).")
+    ] = "postgresql://postgres@127.0.0.1:5432/postgres",
+) -> None:
+    """Benchmark our server beside the stock Node Socket.IO server (needs Node and npm ci)."""
+    from pathlib import Path
+
+    from sourcevault.bench import runner
+    from sourcevault.bench.procs import BenchError, check_node
+
+    problem = check_node()
+    if problem:
+        _fail(problem)
+    options = runner.Options(
+        quick=quick, only=tuple(only.split(",")) if only else (), out=Path(out), pg_admin=pg or None
+    )
+    try:
+        code = runner.main(options)
+    except BenchError as exc:
+        _fail(str(exc))
+    raise typer.Exit(code)
+
+
 def main() -> None:
     app()

@@ -1,0 +1,275 @@
+"""The figures of a run: summaries, the table (ours, the reference, the ratio, the target),
+the JSON file and the PNG of the latency distributions."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+from rich.console import Console
+from rich.table import Table
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0-100) by linear interpolation between closest ranks."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100
+    low = math.floor(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def summarize(values: Sequence[float]) -> dict[str, float]:
+    return {
+        "n": len(values),
+        "p50": percentile(values, 50),
+        "p99": percentile(values, 99),
+        "max": max(values) if values else math.nan,
+    }
+
+
+@dataclass(frozen=True)
+class Row:
+    scenario: str
+    label: str
+    unit: str
+    ours: float | None
+    reference: float | None
+    better: str  # "lower" or "higher"
+    target: str = ""  # e.g. "<= 8", ">= 1.0x reference"
+    met: bool | None = None
+
+    @property
+    def ratio(self) -> float | None:
+        if self.ours is None or self.reference is None or self.reference == 0:
+            return None
+        return self.ours / self.reference
+
+
+def _get(results: dict[str, Any], *path: str) -> float | None:
+    node: Any = results
+    for key in path:
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    if isinstance(node, bool | int | float) and not (isinstance(node, float) and math.isnan(node)):
+        return float(node)
+    return None
+
+
+@dataclass(frozen=True)
+class Metric:
+    scenario: str
+    label: str
+    unit: str
+    path: tuple[str, ...]  # inside our side's results
+    better: str
+    op: str = ""  # "<=", ">=", or "ratio" (ours >= limit x reference)
+    limit: float | None = None
+    ref_path: tuple[str, ...] | None = None  # inside the reference's, when it differs
+
+
+def _m(scenario: str, label: str, unit: str, path: str, better: str, **kw: Any) -> Metric:
+    ref = kw.pop("ref", None)
+    return Metric(
+        scenario,
+        label,
+        unit,
+        tuple(path.split(".")),
+        better,
+        ref_path=ref and tuple(ref.split(".")),
+        **kw,
+    )
+
+
+LOW, HIGH = "lower", "higher"
+METRICS = [
+    _m("B1", "commit-to-delivery p50", "ms", "delivery.p50", LOW),
+    _m("B1", "commit-to-delivery p99", "ms", "delivery.p99", LOW, op="<=", limit=8),
+    _m("B1", "commit-to-delivery max", "ms", "delivery.max", LOW),
+    _m("B1", "REST call to last delivery p50", "ms", "rest_to_last.p50", LOW),
+    _m("B1", "REST call to last delivery p99", "ms", "rest_to_last.p99", LOW),
+    _m("B1", "REST call to last delivery max", "ms", "rest_to_last.max", LOW),
+    _m("B1", "complete (every client got every event)", "", "complete", HIGH),
+    _m("B2", "last receiver p50", "ms", "last_receiver.p50", LOW),
+    _m("B2", "last receiver p99", "ms", "last_receiver.p99", LOW, op="<=", limit=60),
+    _m("B2", "complete", "", "complete", HIGH),
+    _m("B3", "delivered events/s", "msg/s", "delivered_per_s", HIGH, op="ratio", limit=1.0),
+    _m("B3", "server CPU at that rate", "cores", "cpu", LOW),
+    _m("B3", "server CPU per 1k deliveries", "ms", "cpu_ms_per_1k", LOW),
+    _m("B3", "delivery p99 at that rate", "ms", "delivery.p99", LOW),
+    _m("B3", "complete", "", "complete", HIGH),
+    _m(
+        "B4", "memory per idle joined connection", "KB", "kb_per_connection", LOW, op="<=", limit=20
+    ),
+    _m("B4", "connections accepted/s", "conn/s", "accepted_per_s", HIGH, op=">=", limit=1000),
+    _m("B4", "joins/s", "join/s", "joins_per_s", HIGH),
+    _m("B4", "B1 at that load: delivery p50", "ms", "at_load.delivery.p50", LOW),
+    _m("B4", "B1 at that load: delivery p99", "ms", "at_load.delivery.p99", LOW),
+    _m("B4", "complete", "", "complete", HIGH),
+    _m("B5", "refusal p50", "ms", "refusal.p50", LOW),
+    _m("B5", "refusal p99", "ms", "refusal.p99", LOW, op="<=", limit=10),
+    _m("B5", "all refused with UNAUTHORIZED", "", "complete", HIGH),
+    _m("B6", "restart to all back and caught up", "s", "caught_up_s", LOW, op="<=", limit=2),
+    _m("B6", "restart to server answering", "s", "ready_s", LOW),
+    _m("B6", "complete", "", "complete", HIGH),
+    _m("B7", "REST creations/s, SQLite", "req/s", "sqlite.per_s", HIGH, ref="memory.per_s"),
+    _m("B7", "REST creations/s, PostgreSQL", "req/s", "postgres.per_s", HIGH, ref="memory.per_s"),
+    _m("B7", "complete", "", "complete", HIGH),
+]
+
+
+def rows(results: dict[str, Any]) -> list[Row]:
+    out: list[Row] = []
+    for m in METRICS:
+        if m.scenario not in results:
+            continue
+        sides = results[m.scenario]
+        ours = _get(sides, "ours", *m.path)
+        reference = _get(sides, "reference", *(m.ref_path or m.path))
+        if ours is None and reference is None:
+            continue
+        target, met = "", None
+        if m.op == "ratio" and m.limit is not None:
+            target = f">= {m.limit:g}x reference"
+            met = None if ours is None or reference is None else ours >= m.limit * reference
+        elif m.op and m.limit is not None:
+            target = f"{m.op} {m.limit:g}"
+            if ours is not None:
+                met = ours <= m.limit if m.op == "<=" else ours >= m.limit
+        out.append(Row(m.scenario, m.label, m.unit, ours, reference, m.better, target, met))
+    return out
+
+
+def _fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit == "":
+        return "yes" if value else "NO"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if abs(value) >= 100:
+        return f"{value:.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def render(table_rows: list[Row], console: Console) -> None:
+    table = Table(title="sourcevault beside Node socket.io 4.8", show_lines=False)
+    for name, justify in (
+        ("", "left"),
+        ("metric", "left"),
+        ("unit", "left"),
+        ("ours", "right"),
+        ("Node reference", "right"),
+        ("ours / ref", "right"),
+        ("target", "left"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for row in table_rows:
+        ratio = "" if row.ratio is None or row.unit == "" else f"{row.ratio:.2f}x"
+        target = row.target
+        if row.met is not None:
+            target = (
+                f"{target} [{'green' if row.met else 'red'}]{'met' if row.met else 'not met'}[/]"
+            )
+        table.add_row(
+            row.scenario,
+            row.label,
+            row.unit,
+            _fmt(row.ours, row.unit),
+            _fmt(row.reference, row.unit),
+            ratio,
+            target,
+        )
+    console.print(table)
+
+
+def markdown(table_rows: list[Row]) -> str:
+    """The same table for BENCHMARKS.md."""
+    lines = [
+        "| | metric | unit | ours | Node reference | ours / ref | target |",
+        "|---|---|---|---:|---:|---:|---|",
+    ]
+    for row in table_rows:
+        ratio = "" if row.ratio is None or row.unit == "" else f"{row.ratio:.2f}x"
+        target = row.target + ("" if row.met is None else (" met" if row.met else " **not met**"))
+        lines.append(
+            f"| {row.scenario} | {row.label} | {row.unit} | {_fmt(row.ours, row.unit)} "
+            f"| {_fmt(row.reference, row.unit)} | {ratio} | {target} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_json(path: Path, document: dict[str, Any], table_rows: list[Row]) -> None:
+    document = {**document, "table": [asdict(r) | {"ratio": r.ratio} for r in table_rows]}
+    path.write_bytes(
+        orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY)
+    )
+
+
+# (scenario, title, path of the sample list inside a side's results)
+DISTRIBUTIONS: list[tuple[str, str, tuple[str, ...]]] = [
+    ("B1", "B1 commit-to-delivery, 100 clients", ("samples", "delivery")),
+    ("B1", "B1 REST call to last delivery", ("samples", "rest_to_last")),
+    ("B2", "B2 last receiver, 1,000 clients", ("samples", "last_receiver")),
+    ("B3", "B3 delivery at the best sustained rate", ("samples", "delivery")),
+    ("B4", "B4 B1 at 10k connections", ("at_load", "samples", "delivery")),
+    ("B5", "B5 refusal of a bad token", ("samples", "refusal")),
+]
+
+
+def draw(path: Path, results: dict[str, Any]) -> bool:
+    """Cumulative distributions, ours beside the reference; False when matplotlib is absent."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    panels = []
+    for scenario, title, sample_path in DISTRIBUTIONS:
+        sides = results.get(scenario, {})
+        series = {}
+        for side in ("ours", "reference"):
+            node: Any = sides.get(side, {})
+            for key in sample_path:
+                node = node.get(key, {}) if isinstance(node, dict) else {}
+            if isinstance(node, list) and node:
+                series[side] = sorted(float(v) for v in node)
+        if series:
+            panels.append((title, series))
+    if not panels:
+        return False
+    columns = 3
+    rows_n = math.ceil(len(panels) / columns)
+    fig, axes = plt.subplots(rows_n, columns, figsize=(5 * columns, 3.6 * rows_n), squeeze=False)
+    for ax, (title, series) in zip(axes.flat, panels, strict=False):
+        for side, values in series.items():
+            n = len(values)
+            ax.plot(
+                [max(v, 0.01) for v in values],
+                [(i + 1) / n for i in range(n)],
+                label="ours" if side == "ours" else "Node socket.io",
+                color="tab:blue" if side == "ours" else "tab:orange",
+            )
+        ax.set_xscale("log")
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("ms")
+        ax.set_ylabel("fraction")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8, loc="lower right")
+    for ax in list(axes.flat)[len(panels) :]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True

@@ -1,0 +1,104 @@
+"""A smoke run of the benchmark: every scenario at tiny sizes, on our server and on the Node
+reference, through the real ``sourcevault bench --quick`` command. It checks that each scenario
+ran to the end and counted right (every client got every event), never how fast anything was."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sourcevault.bench.scenarios import QUICK
+from tests import services
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = [pytest.mark.node, pytest.mark.timeout(240)]
+
+
+def _command() -> list[str]:
+    script = Path(sys.executable).with_name("sourcevault")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "from sourcevault.cli import main; main()"]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    if shutil.which("node") is None or not (ROOT / "node_modules" / "socket.io").is_dir():
+        services.missing("Node.js and node_modules")
+    pg = services.pg_available()
+    if not pg and services.in_ci():
+        pytest.fail("PostgreSQL is required under CI=true", pytrace=False)
+    admin = f"postgresql://{services.PG_USER}@{services.PG_HOST}:{services.PG_PORT}/postgres"
+    out = tmp_path_factory.mktemp("bench")
+    done = subprocess.run(
+        [*_command(), "bench", "--quick", "--out", str(out), "--pg", admin if pg else ""],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=200,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    [path] = out.glob("bench-*.json")
+    document: dict[str, Any] = json.loads(path.read_text())
+    document["_stdout"] = done.stdout
+    document["_pg"] = pg
+    return document
+
+
+def test_every_scenario_ran_on_both_servers(run: dict[str, Any]) -> None:
+    results = run["results"]
+    assert sorted(results) == ["B1", "B2", "B3", "B4", "B5", "B6", "B7"]
+    for key, sides in results.items():
+        assert sorted(sides) == ["ours", "reference"], key
+        for side, outcome in sides.items():
+            assert "error" not in outcome, (key, side, outcome.get("error"))
+            assert outcome["complete"] is True, (key, side)
+    assert "sourcevault beside Node socket.io" in run["_stdout"]
+    assert {row["scenario"] for row in run["table"]} == set(results)
+
+
+@pytest.mark.parametrize("side", ["ours", "reference"])
+def test_every_client_got_every_event(run: dict[str, Any], side: str) -> None:
+    results = run["results"]
+    b1 = results["B1"][side]
+    assert (b1["clients"], b1["events"]) == (QUICK.b1_clients, QUICK.b1_creations)
+    assert b1["delivery"]["n"] == QUICK.b1_clients * QUICK.b1_creations
+    assert b1["rest_to_last"]["n"] == QUICK.b1_creations
+    b2 = results["B2"][side]
+    assert (b2["clients"], b2["events"]) == (QUICK.b2_clients, QUICK.b2_creations)
+    assert b2["last_receiver"]["n"] == QUICK.b2_creations
+    b3 = results["B3"][side]
+    assert b3["delivered"] == QUICK.b3_clients * b3["events"]
+    b4 = results["B4"][side]
+    assert b4["connections"] == QUICK.b4_connections
+    assert b4["at_load"]["delivery"]["n"] == QUICK.b1_clients * QUICK.b1_creations
+    b5 = results["B5"][side]
+    assert (b5["refused"], b5["accepted"]) == (QUICK.b5_handshakes, 0)
+    b6 = results["B6"][side]
+    assert b6["caught_up"] == b6["clients"] == QUICK.b6_clients
+    assert b6["reconnects"] >= QUICK.b6_clients
+
+
+def test_rest_throughput_ran_on_each_database(run: dict[str, Any]) -> None:
+    b7 = run["results"]["B7"]
+    databases = ["postgres", "sqlite"] if run["_pg"] else ["sqlite"]
+    assert sorted(b7["ours"]) == sorted([*databases, "complete"])
+    for outcome in [*(b7["ours"][d] for d in databases), b7["reference"]["memory"]]:
+        assert outcome["complete"] is True
+        assert outcome["events"] == QUICK.b7_creations
+        assert outcome["clients"] == QUICK.b7_watchers
+
+
+def test_it_says_which_machine_it_ran_on(run: dict[str, Any]) -> None:
+    machine = run["machine"]
+    assert machine["nproc"] >= 1
+    assert machine["python_packages"]["python-socketio"]
+    assert machine["node_packages"]["socket.io"]

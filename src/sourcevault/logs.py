@@ -27,7 +27,13 @@ _VALID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
 request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 # Attributes every LogRecord has; anything else was passed with ``extra=`` and is logged too.
-_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "request_id", "rid"}
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {
+    "message",
+    "asctime",
+    "request_id",
+    "rid",
+    "color_message",  # uvicorn's copy of the message with terminal colours
+}
 
 
 class _RequestIdFilter(logging.Filter):

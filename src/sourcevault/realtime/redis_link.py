@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 1.0
 COMMAND_TIMEOUT = 2.0
 # A subscription that heard nothing for this long is pinged; one that then stays silent for
-# as long again is taken for dead.
+# as long again (not even the pong) is taken for dead: a half-open connection is noticed.
 HEARTBEAT = 5.0
 RETRY_FIRST = 0.25
 RETRY_MAX = 4.0
@@ -253,15 +253,16 @@ class RedisLink(socketio.AsyncRedisManager):  # type: ignore[misc]
 
 
 async def _messages(pubsub: Any) -> AsyncIterator[dict[str, Any]]:
-    """The subscription's messages; raises ``ConnectionError`` when it goes silent."""
-    heard = time.monotonic()
+    """The subscription's messages. After ``HEARTBEAT`` seconds without one it pings; if not
+    even the pong comes within another ``HEARTBEAT``, the connection is taken for dead."""
+    pinged = False
     while True:
         message = await pubsub.get_message(timeout=HEARTBEAT)
-        now = time.monotonic()
         if message is not None:
-            heard = now
+            pinged = False
             yield message
-        elif now - heard > 2 * HEARTBEAT:
-            raise ConnectionError(f"no answer from Redis for {now - heard:.0f} s")
-        elif now - heard >= HEARTBEAT:
+        elif pinged:
+            raise ConnectionError(f"no answer from Redis to a ping within {HEARTBEAT:.0f} s")
+        else:
             await pubsub.ping()
+            pinged = True

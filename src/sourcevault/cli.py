@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -62,7 +62,7 @@ def serve(
 
     logs.configure()  # before create_app: python-socketio sets up its loggers when built
     uvicorn.run(
-        create_app(settings),
+        _with_demo(create_app(settings), demo),
         host=host,
         port=port,
         loop="uvloop" if sys.platform != "win32" else "asyncio",
@@ -152,6 +152,59 @@ def bench(
         code = runner.main(options)
     except BenchError as exc:
         _fail(str(exc))
+    raise typer.Exit(code)
+
+
+def _with_demo(application: Any, demo: bool) -> Any:
+    """With ``--demo`` the test page offers the demo logins."""
+    if demo:
+        from sourcevault.demo import DEMO_LOGINS
+        from sourcevault.web.routes import enable_demo
+
+        enable_demo(
+            application,
+            [{"email": d.email, "password": d.password, "role": d.role.value} for d in DEMO_LOGINS],
+        )
+    return application
+
+
+@app.command()
+def watch(
+    vault_id: Annotated[str, typer.Argument(help="The vault to follow.")],
+    server: Annotated[
+        str, typer.Option(help="The server's URL.", envvar="SOURCEVAULT_SERVER")
+    ] = "http://127.0.0.1:8000",
+    email: Annotated[
+        str | None, typer.Option(help="Log in as this user (the password is prompted).")
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(help="A token from POST /api/auth/token instead.", envvar="SOURCEVAULT_TOKEN"),
+    ] = None,
+) -> None:
+    """Follow a vault live: print each event as it arrives, through drops and restarts."""
+    from rich.console import Console
+
+    from sourcevault.client import Client, ClientError
+    from sourcevault.watch import watch as follow
+
+    console = Console(highlight=False, soft_wrap=True)
+
+    async def run() -> int:
+        if token:
+            client = Client(server, token)
+        else:
+            login = email or typer.prompt("Email")
+            password = typer.prompt("Password", hide_input=True)
+            client = await Client.login(server, login, password)
+        return await follow(client, vault_id, console)
+
+    try:
+        code = asyncio.run(run())
+    except ClientError as exc:
+        _fail(f"{server}: {exc.message}")
+    except KeyboardInterrupt:
+        code = 130
     raise typer.Exit(code)
 
 

@@ -43,11 +43,12 @@ def process_db(migrated_template: Path, tmp_path: Path) -> str:
 async def spawn(
     process_db: str, tmp_path: Path
 ) -> AsyncIterator[Callable[..., Coroutine[Any, Any, ServerProcess]]]:
-    """``await spawn(**settings)``: a started server process on the test's database."""
+    """``await spawn(*args, **settings)``: a started ``sourcevault serve *args`` process on the
+    test's database, with ``SOURCEVAULT_<KEY>`` set for each setting."""
     started: list[ServerProcess] = []
 
-    async def spawn_(**settings: str) -> ServerProcess:
-        proc = ServerProcess(process_db, tmp_path, **settings)
+    async def spawn_(*args: str, **settings: str) -> ServerProcess:
+        proc = ServerProcess(process_db, tmp_path, *args, **settings)
         started.append(proc)
         await proc.start()
         return proc

@@ -35,7 +35,10 @@ def server_env(database_url: str, **settings: str) -> dict[str, str]:
 class ServerProcess:
     """``sourcevault serve`` on a fixed port; ``start()`` returns when it answers /healthz."""
 
-    def __init__(self, database_url: str, cwd: Path, port: int | None = None, **settings: str):
+    def __init__(
+        self, database_url: str, cwd: Path, *args: str, port: int | None = None, **settings: str
+    ):
+        self.args = args
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = server_env(database_url, **settings)
@@ -47,7 +50,7 @@ class ServerProcess:
     async def start(self) -> float:
         """Start it and wait until it answers; the ``time.monotonic()`` of its first answer."""
         self.proc = await asyncio.create_subprocess_exec(
-            SOURCEVAULT, "serve", "--host", "127.0.0.1", "--port", str(self.port),
+            SOURCEVAULT, "serve", "--host", "127.0.0.1", "--port", str(self.port), *self.args,
             cwd=self.cwd, env=self.env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         )  # fmt: skip

@@ -310,7 +310,8 @@ class Client:
         await self._command(lambda: self._leave(vault_id))
 
     async def updates(self) -> AsyncIterator[Update]:
-        """Everything that happens, in order, ending with ``Stopped``. Read from one place."""
+        """Everything that happens, in order, ending with ``Stopped``. Read it from one place;
+        updates are kept until read."""
         while True:
             update = await self._updates.get()
             yield update
@@ -396,7 +397,7 @@ class Client:
 
     async def _command(self, run: Callable[[], Awaitable[Any]]) -> Any:
         if self._worker is None or self.stopped is not None:
-            raise ClientError("STOPPED", "The client is not running")
+            raise ClientError("STOPPED", "The client is not connected (call connect()) or stopped")
         done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._inbox.put_nowait(_Command(run, done))
         return await done
@@ -417,7 +418,13 @@ class Client:
         self._emit(Connected(first, self._attempts, status.at, self._attempt_started))
         self._attempts = 0
         for view in list(self.vaults.values()):
-            await self._rejoin(view)
+            try:
+                await self._rejoin(view)
+            except _Dropped:
+                if self._dropped.is_set():
+                    raise  # the next connect rejoins them all
+                # Joined, but the catch-up over REST failed: the next live event's gap, or
+                # the next connect, completes it. The other vaults still need their join.
 
     async def _disconnected(self, status: _Status) -> None:
         if self.stopped is not None or self._closing:

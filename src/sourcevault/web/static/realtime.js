@@ -315,7 +315,14 @@
 
   async function onConnected() {
     for (const vault of [...state.vaults.values()]) {
-      if (vault.loaded) await socketJoin(vault);
+      if (!vault.loaded) continue;
+      try {
+        await socketJoin(vault);
+      } catch (err) {
+        // Dropped: the next connect rejoins every vault. Joined but the catch-up failed: the
+        // next live event's gap, or the next connect, completes it; the others still join.
+        if (!(err instanceof Dropped) || !state.socket || !state.socket.connected) throw err;
+      }
     }
   }
 

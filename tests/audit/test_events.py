@@ -161,3 +161,7 @@ async def test_bad_event_queries_are_refused(team: Team) -> None:
         assert checks.fields(await team.viewer.http.get(path, params=params)) == {field}
     full = await team.viewer.http.get(path, params={"limit": 500, "after": 0})
     assert [e["seq"] for e in full.json()["events"]] == [1, 2]
+    # Past any seq there is nothing, however far past.
+    for after in (2**31, 2**63, 10**30):
+        beyond = await team.viewer.http.get(path, params={"after": after})
+        assert beyond.json() == {"events": [], "hasMore": False}, after

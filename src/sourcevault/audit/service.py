@@ -122,9 +122,15 @@ async def vault_mutation(
         await deliver(ctx.broadcaster, mutation.outbox)
 
 
+# ``seq`` is a 32-bit integer column; no event lies beyond it, and a larger ``after`` would
+# not even bind on PostgreSQL (or, past 64 bits, on SQLite).
+MAX_SEQ = 2**31 - 1
+
+
 async def list_events(
     session: AsyncSession, vault_id: str, after: int, limit: int
 ) -> tuple[list[Event], bool]:
+    after = min(after, MAX_SEQ)
     rows = (
         await session.scalars(
             select(AuditEvent.data)

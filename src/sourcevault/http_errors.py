@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from sourcevault.errors import (
     AppError,
@@ -72,6 +73,20 @@ _BY_STATUS: dict[int, type[AppError]] = {
 }
 
 
+METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path. Starlette's own ``Allow`` names only the
+    methods of the first route whose path matches, and FastAPI has one route per method."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in METHODS
+        if any(r.matches({**request.scope, "method": method})[0] is Match.FULL for r in routes)
+    ]
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
@@ -86,14 +101,22 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # FastAPI's answer to a body it cannot even decode (not UTF-8, say): to the
+            # contract that is malformed JSON, like a body that decodes but does not parse.
+            return error_response(
+                ValidationFailed([{"field": "body", "message": "Malformed JSON"}])
+            )
         cls = _BY_STATUS.get(exc.status_code)
         if cls is None or cls is ValidationFailed:
             body = {"code": "HTTP_ERROR", "message": str(exc.detail)}
             return JSONResponse({"error": body}, status_code=exc.status_code)
         response = error_response(cls())
-        for name, value in (exc.headers or {}).items():  # e.g. the 405's Allow
+        for name, value in (exc.headers or {}).items():
             response.headers.setdefault(name, value)
+        if exc.status_code == 405:
+            response.headers["Allow"] = ", ".join(allowed_methods(request))
         return response
 
     @app.exception_handler(Exception)

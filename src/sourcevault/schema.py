@@ -10,12 +10,16 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
+    GetJsonSchemaHandler,
     PlainSerializer,
     StringConstraints,
     WithJsonSchema,
     field_validator,
 )
 from pydantic.alias_generators import to_camel
+from pydantic.config import JsonDict
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from sourcevault.db.base import iso
 
@@ -38,6 +42,7 @@ Email = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=3, max_length=320),
     AfterValidator(_email),
+    WithJsonSchema({"type": "string", "format": "email", "minLength": 3, "maxLength": 320}),
 ]
 
 
@@ -46,11 +51,39 @@ Email = Annotated[
 PathId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[^\x00]+$")]
 
 
+class _NotBlank:
+    """Schema only: a stripped text field must hold a non-space character, which minLength 1
+    alone does not say."""
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        schema["pattern"] = r"\S"
+        return schema
+
+
+NOT_BLANK = _NotBlank()
+
+
 def not_null(value: object) -> object:
     """For an update field that may be left out but not set to null (use as a before-validator)."""
     if value is None:
         raise ValueError("may not be null")
     return value
+
+
+def not_null_schema(schema: JsonDict) -> None:
+    """The OpenAPI side of ``not_null``: such a field may be left out but is never null, so
+    ``Field(None, json_schema_extra=not_null_schema)`` drops the null branch from its schema."""
+    any_of = schema.pop("anyOf", [])
+    assert isinstance(any_of, list)
+    branches = [b for b in any_of if not (isinstance(b, dict) and b.get("type") == "null")]
+    if len(branches) == 1 and isinstance(branches[0], dict):
+        schema.update(branches[0])
+    elif branches:
+        schema["anyOf"] = branches
+    schema.pop("default", None)
 
 
 class WireModel(BaseModel):

@@ -4,9 +4,11 @@ from typing import Annotated
 
 from pydantic import StringConstraints
 
-from sourcevault.schema import Email, InputModel, Timestamp, WireModel
+from sourcevault.schema import NOT_BLANK, Email, InputModel, Timestamp, WireModel
 
-UserName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+UserName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NOT_BLANK
+]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
 
 

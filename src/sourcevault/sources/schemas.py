@@ -3,9 +3,16 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, Field, StringConstraints, WithJsonSchema, field_validator
 
-from sourcevault.schema import InputModel, Timestamp, WireModel, not_null
+from sourcevault.schema import (
+    NOT_BLANK,
+    InputModel,
+    Timestamp,
+    WireModel,
+    not_null,
+    not_null_schema,
+)
 
 
 def _http_url(value: str) -> str:
@@ -21,10 +28,27 @@ def _http_url(value: str) -> str:
     return value
 
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-Url = Annotated[str, StringConstraints(min_length=1, max_length=2048), AfterValidator(_http_url)]
+Title = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), NOT_BLANK
+]
+# What the schema promises is narrower than what _http_url accepts (no user info, ASCII host),
+# so every URL a client builds from the schema is accepted.
+URL_SCHEMA = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 2048,
+    "pattern": r"^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9.-]+(:[0-9]{1,4})?([/?#][^\s\x00-\x1f]*)?$",
+}
+Url = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=2048),
+    AfterValidator(_http_url),
+    WithJsonSchema(URL_SCHEMA),
+]
 Annotation = Annotated[str, StringConstraints(max_length=10_000)]
-Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+Tag = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), NOT_BLANK
+]
 Tags = Annotated[list[Tag], Field(max_length=20)]
 
 
@@ -39,8 +63,8 @@ class SourceCreate(SourceFields):
 
 
 class SourceUpdate(SourceFields):
-    title: Title | None = None
-    tags: Tags | None = None
+    title: Title | None = Field(None, json_schema_extra=not_null_schema)
+    tags: Tags | None = Field(None, json_schema_extra=not_null_schema)
 
     _not_null = field_validator("title", "tags", mode="before")(not_null)
 

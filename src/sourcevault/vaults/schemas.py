@@ -2,12 +2,22 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import StringConstraints, field_validator
+from pydantic import Field, StringConstraints, field_validator
 
-from sourcevault.schema import Email, InputModel, Timestamp, WireModel, not_null
+from sourcevault.schema import (
+    NOT_BLANK,
+    Email,
+    InputModel,
+    Timestamp,
+    WireModel,
+    not_null,
+    not_null_schema,
+)
 from sourcevault.vaults.roles import Role
 
-VaultName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+VaultName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NOT_BLANK
+]
 Description = Annotated[str, StringConstraints(max_length=2000)]
 
 
@@ -17,7 +27,7 @@ class VaultCreate(InputModel):
 
 
 class VaultUpdate(InputModel):
-    name: VaultName | None = None
+    name: VaultName | None = Field(None, json_schema_extra=not_null_schema)
     description: Description | None = None
 
     _not_null = field_validator("name", mode="before")(not_null)

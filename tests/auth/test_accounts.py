@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 
 import httpx
+from sqlalchemy import select
 
+from sourcevault.auth.models import AuthSession, User
 from sourcevault.config import Settings
 from tests import checks, factories
 from tests.conftest import make_settings
@@ -235,3 +238,19 @@ async def test_sign_up_can_be_turned_off(database_url: str) -> None:
             "/api/auth/login", json={"email": "closed@example.com", "password": PASSWORD}
         )
         checks.error(login, 401, "UNAUTHORIZED", INVALID)
+
+
+async def test_only_hashes_of_secrets_are_stored(
+    server: LiveServer, client: httpx.AsyncClient
+) -> None:
+    user = await factories.register(client)
+    token = await factories.token_for(client, user["email"])
+    async with server.ctx.sessionmaker() as session:
+        hashes = (await session.scalars(select(AuthSession.token_hash))).all()
+        password_hash = await session.scalar(select(User.password_hash))
+    assert hashes == [hashlib.sha256(token.encode()).hexdigest()]
+    assert token not in hashes
+    # argon2id at OWASP's minimum: 19 MiB, two passes, one lane.
+    assert password_hash is not None
+    assert password_hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert PASSWORD not in password_hash

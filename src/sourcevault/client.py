@@ -261,8 +261,9 @@ class Client:
         await self.close()
 
     async def connect(self) -> None:
-        """Open the socket; raise ``ClientError`` (``UNAUTHORIZED`` or ``UNREACHABLE``) if the
-        first attempt fails. After that the client reconnects by itself."""
+        """Open the socket; if the first attempt fails, close the client and raise
+        ``ClientError`` (``UNAUTHORIZED`` or ``UNREACHABLE``). After that it reconnects by
+        itself."""
         if self._sio is not None:
             raise RuntimeError("connect() was already called")
         self._session = aiohttp.ClientSession()
@@ -276,7 +277,11 @@ class Client:
         if self.user is None:
             with contextlib.suppress(ClientError):
                 self.user = (await self._rest("GET", "/api/auth/session"))["user"]
-        await self._connect_once()
+        try:
+            await self._connect_once()
+        except BaseException:
+            await self.close()
+            raise
         self._worker = asyncio.create_task(self._run(), name="sourcevault-client")
 
     async def close(self) -> None:

@@ -33,55 +33,90 @@ async def pair(settings: Settings) -> AsyncIterator[tuple[Restartable, LiveServe
         await first.stop()
 
 
-async def shown_exactly(window: Window, http: httpx.AsyncClient, vault_id: str) -> None:
-    """The page shows the database's sources at its latest seq, and its log holds every event
-    after the join once."""
+@pytest.fixture
+async def pair_team(pair: tuple[Restartable, LiveServer]) -> AsyncIterator[factories.Team]:
+    first, _second = pair
+    assert first.live is not None
+    async with httpx.AsyncClient(base_url=first.url, timeout=10) as http:
+        team = await factories.team(first.live, http)
+    yield team
+    await team.close()
+
+
+async def shown_exactly(
+    window: Window, http: httpx.AsyncClient, vault_id: str, name: str, since: int
+) -> None:
+    """The page shows the database's sources at the vault's latest seq, and its log holds
+    every event of the vault after its first join (at ``since``), once."""
     events = await database_events(http, vault_id)
     card = window.card(vault_id)
     await expect(card.locator(".seq")).to_have_text(str(events[-1]["seq"]), timeout=WAIT)
     titles = sorted(s["title"] for s in (await database_sources(http, vault_id)).values())
     shown = sorted(await card.locator("li.source .title").all_inner_texts())
     assert shown == titles
-    logged = await window.page.locator(
-        "#log tr.live td:nth-child(5), #log tr.caught-up td:nth-child(5)"
-    ).all_inner_texts()
-    assert sorted(int(seq) for seq in logged) == [e["seq"] for e in events if e["seq"] > 2]
+    rows = window.page.locator("#log tr.live, #log tr.caught-up")
+    logged = [
+        int(seq)
+        for vault, seq in await rows.evaluate_all(
+            "rows => rows.map(r => [r.cells[1].textContent, r.cells[4].textContent])"
+        )
+        if vault == name
+    ]
+    assert sorted(logged) == [e["seq"] for e in events if e["seq"] > since]
 
 
-async def test_the_page_loses_nothing_across_a_restart_and_a_gap(browser, pair):
+async def test_the_page_loses_nothing_across_a_restart_and_a_gap(browser, pair, pair_team):
+    team = pair_team
     first, second = pair
-    assert first.live is not None
-    async with httpx.AsyncClient(base_url=first.url, timeout=10) as http:
-        team = await factories.team(first.live, http)
-    vault_id = team.vault_id
-    window = await open_window(browser, first.url, team.viewer.email, vault_id)
-    via_first = Writer(first.url, team.owner.token, vault_id)
-    via_second = Writer(second.url, team.contributor.token, vault_id)
+    shelf = await factories.vault(team.owner, "Second shelf")
+    await factories.add(team.owner, shelf["id"], team.viewer, "viewer")
+    vaults = {team.vault_id: "Reading list", shelf["id"]: "Second shelf"}
+    joined_at = {team.vault_id: 2, shelf["id"]: 1}
+    window = await open_window(browser, first.url, team.viewer.email, team.vault_id)
+    await (
+        window.page.locator("#vault-list li", has_text="Second shelf")
+        .get_by_role("button", name="Join")
+        .click()
+    )
+    await expect(window.card(shelf["id"]).locator(".seq")).to_have_text("1", timeout=WAIT)
+    via_first = {v: Writer(first.url, team.owner.token, v) for v in vaults}
+    via_second = {v: Writer(second.url, team.owner.token, v) for v in vaults}
     try:
-        await via_first.mutate(3)
-        await expect(window.card(vault_id).locator(".seq")).to_have_text("5", timeout=WAIT)
+        for writer in via_first.values():
+            await writer.mutate(3)
+        await expect(window.card(team.vault_id).locator(".seq")).to_have_text("5", timeout=WAIT)
 
         await first.stop()
         await expect(window.conn).to_have_text(
             re.compile(r"^reconnecting \(attempt \d+\)$"), timeout=WAIT
         )
-        await via_second.mutate(10)
+        for writer in via_second.values():
+            await writer.mutate(10)
         await first.start()
         await expect(window.conn).to_have_text("connected", timeout=WAIT)
-        await expect(window.log_row("caught up 10")).to_be_visible(timeout=WAIT)
+        for name in vaults.values():
+            await expect(window.log_row(f"joined {name} as viewer")).to_have_count(2)
+            rejoined = window.log_row(f"joined {name} as viewer").first  # the newest
+            await expect(rejoined).to_contain_text("caught up 10")
         await expect(window.page.locator("#reconnects")).to_contain_text("reconnected: 1")
-        await shown_exactly(window, via_second.http, vault_id)
+        for vault_id, name in vaults.items():
+            await shown_exactly(
+                window, via_second[vault_id].http, vault_id, name, joined_at[vault_id]
+            )
 
         # Missed broadcasts: the next live event skips ahead and the page fetches the gap.
-        await via_second.mutate(4)
-        await via_first.create(title="After the gap")
-        await expect(window.source(vault_id, "After the gap")).to_be_visible(timeout=WAIT)
-        await shown_exactly(window, via_second.http, vault_id)
+        for vault_id in vaults:
+            await via_second[vault_id].mutate(4)
+            await via_first[vault_id].create(title="After the gap")
+        for vault_id, name in vaults.items():
+            await expect(window.source(vault_id, "After the gap")).to_be_visible(timeout=WAIT)
+            await shown_exactly(
+                window, via_second[vault_id].http, vault_id, name, joined_at[vault_id]
+            )
         assert window.errors == []
     finally:
-        await via_first.close()
-        await via_second.close()
-        await team.close()
+        for writer in (*via_first.values(), *via_second.values()):
+            await writer.close()
 
 
 async def session_token(window: Window) -> str:
@@ -89,11 +124,9 @@ async def session_token(window: Window) -> str:
     return next(c["value"] for c in cookies if c["name"] == "sourcevault_session")
 
 
-async def test_an_ended_session_asks_for_a_new_login(browser, pair):
+async def test_an_ended_session_asks_for_a_new_login(browser, pair, pair_team):
+    team = pair_team
     first, second = pair
-    assert first.live is not None
-    async with httpx.AsyncClient(base_url=first.url, timeout=10) as http:
-        team = await factories.team(first.live, http)
     vault_id = team.vault_id
 
     # Logged out elsewhere while connected: the server says so and the page stops.
@@ -129,4 +162,3 @@ async def test_an_ended_session_asks_for_a_new_login(browser, pair):
     await expect(other.conn).to_have_text("connected", timeout=WAIT)
     await expect(other.card(vault_id)).to_be_visible(timeout=WAIT)
     assert window.errors == [] and other.errors == []
-    await team.close()

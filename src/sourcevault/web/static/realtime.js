@@ -149,6 +149,7 @@
     $("#login-form").addEventListener("submit", onLogin);
     $("#logout").addEventListener("click", onLogout);
     $("#new-vault").addEventListener("submit", onNewVault);
+    $("#refresh-vaults").addEventListener("click", () => run(refreshVaults));
     loadDemoLogins();
     try {
       const session = await api("GET", "/api/auth/session");
@@ -277,8 +278,10 @@
     setConn("connecting", "connecting…");
 
     socket.on("connect", () => {
+      const again = Boolean(state.reconnects || state.attempts);
       setConn("connected");
-      logSystem(state.reconnects || state.attempts ? "reconnected" : "connected");
+      logSystem(again ? "reconnected" : "connected");
+      if (again) run(refreshVaults); // memberships may have changed while away
       run(onConnected);
     });
     socket.on("disconnect", (reason) => {
@@ -356,7 +359,7 @@
     try {
       state.myVaults = (await api("GET", "/api/vaults")).vaults;
     } catch (err) {
-      if (err.status === 401) endSession("expired");
+      if (err.status === 401) endSession("unauthorized");
       return;
     }
     renderVaultList();

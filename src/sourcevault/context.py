@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from sourcevault.audit.ordering import VaultWriters
 from sourcevault.auth.throttle import LoginThrottle
 from sourcevault.config import Settings
 from sourcevault.db.engine import build_engine, build_sessionmaker
@@ -20,6 +21,7 @@ class Context:
     sessionmaker: async_sessionmaker[AsyncSession]
     broadcaster: Broadcaster = field(default_factory=NullBroadcaster)
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    writers: VaultWriters = field(default_factory=VaultWriters)
     metrics: Metrics = field(default_factory=Metrics)
 
     @classmethod

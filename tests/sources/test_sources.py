@@ -77,6 +77,18 @@ async def test_updates_change_only_what_they_name_and_count_versions(team: Team)
     assert (await team.viewer.http.get(path)).json() == {"source": second}
 
 
+async def test_an_update_that_changes_nothing_is_no_new_version_and_no_event(
+    team: Team, recorder: Recorder
+) -> None:
+    made = await factories.source(team.contributor, team.vault_id, title="Same", tags=["a"])
+    path = f"/api/sources/{made['id']}"
+    for body in ({}, {"title": "Same"}, {"title": "Same", "tags": ["a"], "url": None}):
+        answer = await team.owner.http.patch(path, json=body)
+        assert answer.status_code == 200
+        assert answer.json() == {"source": made}
+    assert recorder.types() == ["source:created"]
+
+
 async def test_a_deleted_source_is_gone_for_everyone(team: Team) -> None:
     made = await factories.source(team.owner, team.vault_id)
     kept = await factories.source(team.owner, team.vault_id)

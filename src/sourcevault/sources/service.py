@@ -147,8 +147,11 @@ async def update_source(
     vault_id = await _vault_of(ctx, source_id)
     async with _source_mutation(ctx, user, vault_id) as m:
         source = await _locked_source(m, source_id)
-        for key in data.model_fields_set:
-            setattr(source, key, getattr(data, key))
+        changes = {k: getattr(data, k) for k in data.model_fields_set}
+        if all(getattr(source, k) == v for k, v in changes.items()):
+            return source_out(source)  # nothing changed: no new version, nothing to announce
+        for key, value in changes.items():
+            setattr(source, key, value)
         source.version += 1
         source.updated_at = utcnow()
         out = source_out(source)

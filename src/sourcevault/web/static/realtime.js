@@ -24,7 +24,7 @@
   const EVENT_PAGE = 500;
   const SOURCE_PAGE = 100;
   const ACK_TIMEOUT = 10000;
-  const LOG_ROWS = 300;
+  const LOG_ROWS = 1000;
 
   const $ = (selector, root = document) => root.querySelector(selector);
   const state = {
@@ -494,7 +494,7 @@
     }
     vault.seq = event.seq;
     logEvent(vault, event, live);
-    renderCard(vault);
+    renderSoon(vault);
     if (kind === "vault:deleted") {
       gone(vault, `This vault was deleted by ${event.actor.userName} (${event.actor.role}).`);
     }
@@ -643,6 +643,16 @@
 
   function showError(vault, text) {
     $(".error", vault.card).textContent = text;
+  }
+
+  /** Render once after a burst (a catch-up applies hundreds of events in one go). */
+  function renderSoon(vault) {
+    if (vault.renderPending) return;
+    vault.renderPending = true;
+    setTimeout(() => {
+      vault.renderPending = false;
+      renderCard(vault);
+    }, 0);
   }
 
   function renderCard(vault, force = false) {

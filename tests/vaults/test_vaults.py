@@ -124,7 +124,10 @@ async def test_the_owner_adds_changes_and_removes_members(team: Team) -> None:
     nobody = await team.owner.http.post(
         base, json={"email": "nobody@example.com", "role": "viewer"}
     )
-    checks.error(nobody, 404, "NOT_FOUND")
+    checks.error(nobody, 422, "VALIDATION_ERROR")
+    assert nobody.json()["error"]["details"] == [
+        {"field": "email", "message": "No registered user has this email"}
+    ]
 
     promoted = await team.owner.http.patch(f"{base}/{team.outsider.id}", json={"role": "owner"})
     assert promoted.status_code == 200, promoted.text

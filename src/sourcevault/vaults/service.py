@@ -11,7 +11,7 @@ from sourcevault.auth.principal import Principal
 from sourcevault.context import Context
 from sourcevault.db.base import utcnow
 from sourcevault.db.engine import write_session
-from sourcevault.errors import Conflict, NotFound
+from sourcevault.errors import Conflict, NotFound, ValidationFailed
 from sourcevault.realtime.broadcaster import access_revoked, role_changed
 from sourcevault.vaults.access import role_in
 from sourcevault.vaults.models import Membership, Vault
@@ -106,7 +106,11 @@ async def add_member(ctx: Context, user: Principal, vault_id: str, data: MemberA
     async with vault_mutation(ctx, user, vault_id, Role.OWNER) as m:
         member = await m.session.scalar(select(User).where(User.email == data.email))
         if member is None:
-            raise NotFound("No user with that email")
+            # Not a 404: on this path that would read as "no such vault".
+            raise ValidationFailed(
+                [{"field": "email", "message": "No registered user has this email"}],
+                "email: No registered user has this email",
+            )
         if await m.session.get(Membership, (vault_id, member.id)) is not None:
             raise Conflict("That user is already a member of this vault")
         membership = Membership(

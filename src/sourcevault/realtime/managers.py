@@ -19,6 +19,7 @@ from typing import Any
 
 import socketio
 
+from sourcevault.realtime.fastpath import FastEmit
 from sourcevault.realtime.redis_link import RedisLink
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ class _Evictions:
         await self._evict(event, data, namespace, room)
 
 
-class LocalManager(_Evictions, socketio.AsyncManager):  # type: ignore[misc]
+class LocalManager(_Evictions, FastEmit, socketio.AsyncManager):  # type: ignore[misc]
     """One instance: rooms in this process."""
 
     async def emit(

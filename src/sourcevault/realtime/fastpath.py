@@ -1,0 +1,162 @@
+"""The broadcast fast path: one encoding per event, written straight to each idle websocket.
+
+Stock python-socketio delivers a room event by creating a task per recipient, which puts the
+packet on that socket's Engine.IO queue, whose writer task wakes (through an ``asyncio.wait_for``
+that is itself a task), takes it and hands it to the ASGI ``send``. Profiled under fan-out that
+machinery, not the writing, is most of the server's time. ``FastEmit.emit`` encodes the event
+once and, for every recipient whose websocket writer is idle with nothing queued, calls the
+ASGI ``send`` right away, in the emitting task. Every other recipient takes the stock route,
+so nothing the application relies on changes:
+
+* order: a socket with anything queued, or a writer busy sending, gets the event through its
+  queue, behind what is already there; a direct write happens only when the writer holds
+  nothing (it is parked waiting on an empty queue);
+* slow readers: the ASGI ``send`` normally completes without suspending. When it does suspend
+  (the server's transport buffer is full: the peer is not reading), it is finished in a task of
+  its own, and until it has been the socket takes the queued route, where
+  ``SocketServer._backlogged`` counts what piles up and drops the reader, as before;
+* acks (an emit with a callback), binary payloads, polling clients, sockets not yet upgraded,
+  closing, or past their ping timeout: the stock route, unchanged;
+* rooms, evictions and the Redis manager are untouched: this replaces only the loop at the end
+  of ``AsyncManager.emit`` (``LocalManager`` mixes it in; the eviction hook still runs after).
+
+It reaches under python-socketio and python-engineio (``AsyncManager.emit``, the Engine.IO
+socket's ``queue``, ``upgraded``/``closing``/``last_ping`` and the ASGI driver's ``WebSocket``)
+and reads ``asyncio.Queue._getters`` to see a parked writer. It was written against
+python-socketio 5.18 and python-engineio 4.12-4.15, which ``pyproject.toml`` pins; the realtime
+tests (ordering, slow readers, revocation) and the benchmark cover it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Generator
+from typing import Any
+
+from engineio import packet as eio_packet
+from engineio.async_drivers.asgi import WebSocket
+from socketio import packet as sio_packet
+
+log = logging.getLogger(__name__)
+_ATTR = "_sourcevault_ws"  # where a socket keeps its FastWebSocket while it is open
+_finishing: set[asyncio.Task[None]] = set()
+
+
+class FastWebSocket(WebSocket):  # type: ignore[misc]
+    """The ASGI driver's websocket, known to its Engine.IO socket and able to write at once."""
+
+    def __init__(self, handler: Any, server: Any) -> None:
+        super().__init__(handler, server)
+        self.blocked = False  # a direct write is waiting for the transport to drain
+
+    async def __call__(self, environ: dict[str, Any]) -> Any:
+        sock = getattr(self.handler, "__self__", None)  # the Engine.IO socket it serves
+        if sock is not None:
+            setattr(sock, _ATTR, self)
+        try:
+            return await super().__call__(environ)
+        finally:
+            if sock is not None and getattr(sock, _ATTR, None) is self:
+                delattr(sock, _ATTR)
+
+    def write_now(self, text: str) -> None:
+        """Hand ``text`` to the ASGI ``send``; if that has to wait, finish it in a task."""
+        coro = self.asgi_send({"type": "websocket.send", "bytes": None, "text": text})
+        try:
+            waiting = coro.send(None)
+        except StopIteration:
+            return
+        except Exception:  # the peer is gone; its reader notices and cleans up
+            return
+        self.blocked = True
+        task = asyncio.ensure_future(self._finish(coro, waiting))
+        _finishing.add(task)
+        task.add_done_callback(_finishing.discard)
+
+    async def _finish(self, coro: Generator[Any, None, Any], waiting: Any) -> None:
+        """Drive the suspended ``send`` to its end, as a task would have (``Task.__step``):
+        wait for the future it yielded, taking it over as the task does (the blocking flag),
+        then resume it, until it returns."""
+        try:
+            while True:
+                try:
+                    if waiting is None:  # a bare yield: give the loop one turn
+                        await asyncio.sleep(0)
+                    else:
+                        waiting._asyncio_future_blocking = False
+                        await waiting
+                except BaseException as exc:
+                    waiting = coro.throw(exc)
+                else:
+                    waiting = coro.send(None)
+        except StopIteration:
+            pass
+        except Exception:  # the peer went away while we waited; its reader cleans up
+            log.debug("a blocked websocket write ended in an error", exc_info=True)
+        finally:
+            self.blocked = False
+
+
+def _writer_idle(queue: asyncio.Queue[Any]) -> bool:
+    """Nothing queued, and the socket's writer parked on ``get()``: it holds no packet."""
+    if queue.qsize():
+        return False
+    getters = getattr(queue, "_getters", ())
+    return any(not getter.done() for getter in getters)
+
+
+class FastEmit:
+    """Mixed into a python-socketio ``AsyncManager`` before it in the bases."""
+
+    server: Any
+
+    def initialize(self) -> None:
+        super().initialize()  # type: ignore[misc]
+        eio = self.server.eio
+        # Per server, not the driver module's shared table: other servers keep the stock class.
+        eio._async = {**eio._async, "websocket": FastWebSocket}
+
+    async def emit(
+        self, event: str, data: Any, namespace: str, room: Any = None, **kwargs: Any
+    ) -> None:
+        """``AsyncManager.emit`` (same arguments), delivering as the module docstring says."""
+        stock = super().emit  # type: ignore[misc]
+        room = kwargs.pop("to", None) or room
+        skip_sid = kwargs.pop("skip_sid", None)
+        if kwargs.get("callback") is not None or namespace not in getattr(self, "rooms", {}):
+            await stock(event, data, namespace, room=room, skip_sid=skip_sid, **kwargs)
+            return
+        args = list(data) if isinstance(data, tuple) else [] if data is None else [data]
+        pkt = self.server.packet_class(sio_packet.EVENT, namespace=namespace, data=[event, *args])
+        encoded = pkt.encode()
+        if isinstance(encoded, list):  # binary attachments: the stock route
+            await stock(event, data, namespace, room=room, skip_sid=skip_sid, **kwargs)
+            return
+        frame = eio_packet.Packet(eio_packet.MESSAGE, encoded)
+        text = frame.encode()
+        skip = skip_sid if isinstance(skip_sid, list) else [skip_sid]
+        sockets = self.server.eio.sockets
+        timeout = self.server.eio.ping_timeout
+        now = time.time()
+        queued = []
+        for sid, eio_sid in list(self.get_participants(namespace, room)):  # type: ignore[attr-defined]
+            if sid in skip:
+                continue
+            sock = sockets.get(eio_sid)
+            ws = getattr(sock, _ATTR, None) if sock is not None else None
+            if (
+                ws is None
+                or ws.blocked
+                or not sock.upgraded
+                or sock.closing
+                or sock.closed
+                or (sock.last_ping and now - sock.last_ping > timeout)
+                or not _writer_idle(sock.queue)
+            ):
+                queued.append(eio_sid)
+                continue
+            ws.write_now(text)
+        for eio_sid in queued:  # the stock route: the socket's queue, its checks, its writer
+            await self.server._send_eio_packet(eio_sid, frame)

@@ -1,0 +1,80 @@
+"""The broadcast fast path keeps order when a reader falls behind: a client that stops reading
+for a while (its socket buffers full, the server's writes to it waiting) and then reads again
+gets every event exactly once and in commit order, and is not dropped."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+
+from sourcevault.auth.principal import Principal
+from sourcevault.db.base import utcnow
+from sourcevault.sources.schemas import SourceCreate
+from sourcevault.sources.service import create_source
+from tests.factories import Team
+from tests.live import LiveServer
+from tests.realtime.sockets import Socket
+
+# Enough 8 KB events to fill the kernel's buffers on both ends of the loopback connection, so
+# the server's writes to the paused reader have to wait; fewer than socket_max_queued behind.
+EVENTS = 600
+
+
+@pytest.fixture
+def backend() -> str:
+    return "sqlite"
+
+
+async def paused_reader(server: LiveServer, token: str, vault_id: str) -> ClientConnection:
+    """A bare Socket.IO client over a websocket with a tiny receive buffer, joined to the
+    vault, that reads nothing more until the test calls ``recv``."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", server.port))
+    ws = await connect(
+        f"ws://127.0.0.1:{server.port}/socket.io/?EIO=4&transport=websocket",
+        sock=sock,
+        max_queue=1,
+        compression=None,
+    )
+    assert str(await ws.recv()).startswith("0")
+    await ws.send("40" + json.dumps({"token": token}))
+    assert str(await ws.recv()).startswith("40")
+    await ws.send("421" + json.dumps(["vault:join", {"vaultId": vault_id}]))
+    while not str(await ws.recv()).startswith("431"):
+        pass
+    return ws
+
+
+async def test_a_reader_that_falls_behind_gets_every_event_in_order(
+    server: LiveServer, team: Team
+) -> None:
+    reader = await paused_reader(server, team.viewer.token, team.vault_id)
+    watcher = await Socket(server, team.contributor.token).connect()
+    await watcher.join(team.vault_id)
+    author = Principal(team.owner.id, team.owner.name, team.owner.email, "s", utcnow())
+    body = SourceCreate(title="bulk", annotation="x" * 8000)
+    for _ in range(EVENTS):
+        await create_source(server.ctx, author, team.vault_id, body)
+    expected = list(range(3, EVENTS + 3))  # seq 1 and 2 are the team's member:added events
+    seqs: list[int] = []
+    try:
+        while len(seqs) < EVENTS:
+            frame = str(await asyncio.wait_for(reader.recv(), 10))
+            if frame == "2":  # Engine.IO ping
+                await reader.send("3")
+            elif frame.startswith("42"):
+                name, event = json.loads(frame[2:])
+                if name == "source:created":
+                    seqs.append(event["seq"])
+        await watcher.wait_for("source:created", lambda e: e["seq"] == EVENTS + 2, timeout=30)
+        assert seqs == expected
+        assert [e["seq"] for e in watcher.events("source:created")] == expected
+        assert server.app.state.realtime.sio.dropped_slow == 0
+    finally:
+        await watcher.close()
+        await reader.close()

@@ -136,7 +136,7 @@ async def test_refused_and_invalid_changes_announce_nothing(recorder: Recorder, 
         (team.owner, "PATCH", f"{members}/{team.owner.id}", {"role": "viewer"}, 409),
         (team.owner, "DELETE", f"{members}/{team.owner.id}", None, 409),
         (team.owner, "POST", members, {"email": team.viewer.email, "role": "owner"}, 409),
-        (team.owner, "POST", members, {"email": "nobody@example.com", "role": "viewer"}, 404),
+        (team.owner, "POST", members, {"email": "nobody@example.com", "role": "viewer"}, 422),
         (team.owner, "DELETE", f"{members}/{team.outsider.id}", None, 404),
         # Setting the role a member already has changes nothing, so it announces nothing.
         (team.owner, "PATCH", f"{members}/{team.viewer.id}", {"role": "viewer"}, 200),

@@ -61,9 +61,10 @@ class FastWebSocket(WebSocket):  # type: ignore[misc]
             if sock is not None and getattr(sock, _ATTR, None) is self:
                 delattr(sock, _ATTR)
 
-    def write_now(self, text: str) -> None:
-        """Hand ``text`` to the ASGI ``send``; if that has to wait, finish it in a task."""
-        coro = self.asgi_send({"type": "websocket.send", "bytes": None, "text": text})
+    def write_now(self, message: dict[str, Any]) -> None:
+        """Hand an ASGI ``websocket.send`` message to ``send``; if that has to wait, finish it
+        in a task. The message is shared by every recipient of an emit (nothing mutates it)."""
+        coro = self.asgi_send(message)
         try:
             waiting = coro.send(None)
         except StopIteration:
@@ -103,8 +104,7 @@ def _writer_idle(queue: asyncio.Queue[Any]) -> bool:
     """Nothing queued, and the socket's writer parked on ``get()``: it holds no packet."""
     if queue.qsize():
         return False
-    getters = getattr(queue, "_getters", ())
-    return any(not getter.done() for getter in getters)
+    return any(not getter.done() for getter in getattr(queue, "_getters", ()))
 
 
 class FastEmit:
@@ -135,7 +135,7 @@ class FastEmit:
             await stock(event, data, namespace, room=room, skip_sid=skip_sid, **kwargs)
             return
         frame = eio_packet.Packet(eio_packet.MESSAGE, encoded)
-        text = frame.encode()
+        message = {"type": "websocket.send", "bytes": None, "text": frame.encode()}
         skip = skip_sid if isinstance(skip_sid, list) else [skip_sid]
         sockets = self.server.eio.sockets
         timeout = self.server.eio.ping_timeout
@@ -157,6 +157,6 @@ class FastEmit:
             ):
                 queued.append(eio_sid)
                 continue
-            ws.write_now(text)
+            ws.write_now(message)
         for eio_sid in queued:  # the stock route: the socket's queue, its checks, its writer
             await self.server._send_eio_packet(eio_sid, frame)

@@ -208,6 +208,31 @@ def markdown(table_rows: list[Row]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def machine_markdown(document: dict[str, Any]) -> str:
+    """Where and how a run was made, for BENCHMARKS.md."""
+    m = document["machine"]
+    python_packages = ", ".join(f"{k} {v}" for k, v in m["python_packages"].items())
+    node_packages = ", ".join(f"{k} {v}" for k, v in m["node_packages"].items())
+    pins = document["pinning"]
+    load_before = " ".join(f"{x:.2f}" for x in m["load_average"])
+    load_after = " ".join(f"{x:.2f}" for x in m["load_average_after"])
+    return (
+        "\n".join(
+            [
+                f"- command: `{document['command'].strip()}` ({document['seconds']:.0f} s)",
+                f"- machine: {m['nproc']} cores ({m['cpu']}), {m['memory_gib']} GiB, "
+                f"Linux {m['kernel']}",
+                f"- load average (1, 5, 15 min) before: {load_before}; after: {load_after}",
+                f"- servers pinned to cores {pins['server'] or 'none'}, load generators and the "
+                f"orchestrator to {pins['clients'] or 'none'}",
+                f"- Python {m['python']}: {python_packages}",
+                f"- Node {m['node']}: {node_packages}",
+            ]
+        )
+        + "\n"
+    )
+
+
 def write_json(path: Path, document: dict[str, Any], table_rows: list[Row]) -> None:
     document = {**document, "table": [asdict(r) | {"ratio": r.ratio} for r in table_rows]}
     path.write_bytes(

@@ -334,8 +334,11 @@ def main(options: Options) -> int:
     report.render(table_rows, out)
     stem = options.out / f"bench-{document['started']}"
     report.write_json(stem.with_suffix(".json"), document, table_rows)
+    stem.with_suffix(".md").write_text(
+        report.markdown(table_rows) + "\n" + report.machine_markdown(document)
+    )
     drawn = report.draw(stem.with_suffix(".png"), document["results"])
-    console.print(f"results: {stem.with_suffix('.json')}")
+    console.print(f"results: {stem.with_suffix('.json')} (table: {stem.with_suffix('.md')})")
     console.print(
         f"latency distributions: {stem.with_suffix('.png')}"
         if drawn

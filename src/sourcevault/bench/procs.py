@@ -151,6 +151,8 @@ class Server:
             cwd=self.cwd,
             preexec_fn=_child_setup(self.cores),
         )
+        if self.cores and os.sched_getaffinity(self.proc.pid) != self.cores:
+            raise BenchError(f"{self.name} is not pinned to cores {sorted(self.cores)}")
         async with httpx.AsyncClient(timeout=1.0) as http:
             while time.monotonic() - started < within:
                 if self.proc.returncode is not None:

@@ -131,10 +131,12 @@ def machine() -> dict[str, Any]:
 
 
 class Bench:
-    def __init__(self, options: Options, workdir: Path, logs: Path, status: Any) -> None:
+    def __init__(
+        self, options: Options, pins: Pins, workdir: Path, logs: Path, status: Any
+    ) -> None:
         self.options = options
         self.sizes: Sizes = QUICK if options.quick else FULL
-        self.pins = Pins.plan(options.pin)
+        self.pins = pins
         self.workdir = workdir
         self.logs = logs
         self.status = status
@@ -245,7 +247,7 @@ def _sides(scenario: Scenario, options: Options) -> list[tuple[str, str]]:
 async def run(options: Options, console: Console) -> dict[str, Any]:
     scenarios = selected(options.only)
     raise_nofile()
-    pins = Pins.plan(options.pin)
+    pins = Pins.plan(options.pin)  # before pinning this process, which narrows what it sees
     pins.pin_self()  # this process and the generators it starts share the client cores
     options.out.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
@@ -272,7 +274,7 @@ async def run(options: Options, console: Console) -> dict[str, Any]:
         def status(text: str) -> None:
             progress.update(task, description=f"{label[0]}: {text}")
 
-        bench = Bench(options, Path(tmp), logs, status)
+        bench = Bench(options, pins, Path(tmp), logs, status)
         await bench.migrate(f"sqlite+aiosqlite:///{bench.template}")
         for scenario in scenarios:
             world = scenario.world(bench.sizes)

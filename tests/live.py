@@ -16,6 +16,7 @@ from sourcevault.audit.models import AuditEvent
 from sourcevault.config import Settings
 from sourcevault.context import Context
 from sourcevault.realtime.broadcaster import Broadcaster, Event, Notice
+from sourcevault.realtime.fastpath import WS_PROTOCOL
 
 
 @dataclass
@@ -50,7 +51,7 @@ async def live_server(
     config = uvicorn.Config(
         app,
         log_level="warning",
-        ws="websockets-sansio",
+        ws=WS_PROTOCOL,  # as `sourcevault serve` runs it
         ws_per_message_deflate=False,
         lifespan="on",
         timeout_graceful_shutdown=2,

@@ -66,7 +66,7 @@ def serve(
         host=host,
         port=port,
         loop="uvloop" if sys.platform != "win32" else "asyncio",
-        ws="websockets-sansio",
+        ws="sourcevault.realtime.fastpath:DirectWebSocketProtocol",  # websockets-sansio, + 1 method
         ws_per_message_deflate=False,
         timeout_graceful_shutdown=10,
         log_level="info",

@@ -20,11 +20,21 @@ so nothing the application relies on changes:
 * rooms, evictions and the Redis manager are untouched: this replaces only the loop at the end
   of ``AsyncManager.emit`` (``LocalManager`` mixes it in; the eviction hook still runs after).
 
+Under uvicorn, serving with ``ws=WS_PROTOCOL`` (``DirectWebSocketProtocol``, uvicorn's own
+websockets-sansio protocol plus one method) goes one step further: the websocket frame too is
+built once per emit, and each idle, writable recipient gets those bytes written to its
+transport, with no ASGI message, no per-recipient framing. When the transport is paused (its
+buffer is full), when the connection is closing, or when a websocket extension was negotiated,
+it falls back to the ASGI route above, so the rules above still hold. Under any other ASGI
+server the fast path stops at the ASGI ``send``.
+
 It reaches under python-socketio and python-engineio (``AsyncManager.emit``, the Engine.IO
 socket's ``queue``, ``upgraded``/``closing``/``last_ping`` and the ASGI driver's ``WebSocket``)
 and reads ``asyncio.Queue._getters`` to see a parked writer. It was written against
-python-socketio 5.18 and python-engineio 4.12-4.15, which ``pyproject.toml`` pins; the realtime
-tests (ordering, slow readers, revocation) and the benchmark cover it.
+python-socketio 5.18 and python-engineio 4.12-4.15, which ``pyproject.toml`` pins, and
+``DirectWebSocketProtocol`` against uvicorn 0.54's websockets-sansio protocol (its
+``transport``, ``writable``, ``close_sent``, ``conn``); the realtime tests (ordering, slow
+readers, revocation) and the benchmark cover it.
 """
 
 from __future__ import annotations
@@ -38,9 +48,45 @@ from typing import Any
 from engineio import packet as eio_packet
 from engineio.async_drivers.asgi import WebSocket
 from socketio import packet as sio_packet
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.frames import Frame, Opcode
+from websockets.protocol import State
 
 log = logging.getLogger(__name__)
 _ATTR = "_sourcevault_ws"  # where a socket keeps its FastWebSocket while it is open
+_EXTENSION = "sourcevault.frames"  # the scope extension DirectWebSocketProtocol adds
+# What ``sourcevault serve`` passes to uvicorn as ``ws``.
+WS_PROTOCOL = "sourcevault.realtime.fastpath:DirectWebSocketProtocol"
+
+
+class DirectWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's websockets-sansio protocol, offering the app to write a finished frame.
+
+    It puts itself in the connection's ASGI scope (``extensions["sourcevault.frames"]``),
+    where ``FastWebSocket`` finds it."""
+
+    def handle_connect(self, event: Any) -> None:
+        super().handle_connect(event)
+        scope = getattr(self, "scope", None)  # only an accepted handshake has one
+        if scope is not None:  # the app's task is created but has not run yet
+            scope["extensions"][_EXTENSION] = self
+
+    def write_frame(self, frame: bytes) -> bool:
+        """Write a whole unmasked frame now, if the connection is open, its transport is not
+        paused and no extension (compression) was negotiated; False when it did not."""
+        if (
+            self.close_sent
+            or self.disconnected
+            or not self.writable.is_set()
+            or self.conn.state is not State.OPEN
+            or self.conn.extensions
+            or self.transport.is_closing()
+        ):
+            return False
+        self.transport.write(frame)
+        return True
+
+
 _finishing: set[asyncio.Task[None]] = set()
 
 
@@ -50,8 +96,11 @@ class FastWebSocket(WebSocket):  # type: ignore[misc]
     def __init__(self, handler: Any, server: Any) -> None:
         super().__init__(handler, server)
         self.blocked = False  # a direct write is waiting for the transport to drain
+        self.frames: DirectWebSocketProtocol | None = None
 
     async def __call__(self, environ: dict[str, Any]) -> Any:
+        scope = environ.get("asgi.scope") or {}
+        self.frames = scope.get("extensions", {}).get(_EXTENSION)
         sock = getattr(self.handler, "__self__", None)  # the Engine.IO socket it serves
         if sock is not None:
             setattr(sock, _ATTR, self)
@@ -135,7 +184,9 @@ class FastEmit:
             await stock(event, data, namespace, room=room, skip_sid=skip_sid, **kwargs)
             return
         frame = eio_packet.Packet(eio_packet.MESSAGE, encoded)
-        message = {"type": "websocket.send", "bytes": None, "text": frame.encode()}
+        text = frame.encode()
+        message = {"type": "websocket.send", "bytes": None, "text": text}
+        wire = Frame(Opcode.TEXT, text.encode()).serialize(mask=False, extensions=[])
         skip = skip_sid if isinstance(skip_sid, list) else [skip_sid]
         sockets = self.server.eio.sockets
         timeout = self.server.eio.ping_timeout
@@ -157,6 +208,7 @@ class FastEmit:
             ):
                 queued.append(eio_sid)
                 continue
-            ws.write_now(message)
+            if ws.frames is None or not ws.frames.write_frame(wire):
+                ws.write_now(message)
         for eio_sid in queued:  # the stock route: the socket's queue, its checks, its writer
             await self.server._send_eio_packet(eio_sid, frame)

@@ -149,11 +149,12 @@ class FastWebSocket(WebSocket):  # type: ignore[misc]
             self.blocked = False
 
 
+_done = asyncio.Future.done
+
+
 def _writer_idle(queue: asyncio.Queue[Any]) -> bool:
     """Nothing queued, and the socket's writer parked on ``get()``: it holds no packet."""
-    if queue.qsize():
-        return False
-    return any(not getter.done() for getter in getattr(queue, "_getters", ()))
+    return not queue._queue and not all(map(_done, queue._getters))  # type: ignore[attr-defined]
 
 
 class FastEmit:
@@ -196,7 +197,7 @@ class FastEmit:
             if sid in skip:
                 continue
             sock = sockets.get(eio_sid)
-            ws = getattr(sock, _ATTR, None) if sock is not None else None
+            ws = getattr(sock, _ATTR, None)
             if (
                 ws is None
                 or ws.blocked

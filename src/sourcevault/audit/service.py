@@ -24,7 +24,6 @@ from sourcevault.db.base import iso, utcnow
 from sourcevault.db.engine import write_session
 from sourcevault.errors import NotFound
 from sourcevault.realtime.broadcaster import Event, Notice, Outbox, deliver
-from sourcevault.vaults.access import role_in
 from sourcevault.vaults.models import Membership, Vault
 from sourcevault.vaults.roles import Role, require_role
 
@@ -115,8 +114,16 @@ async def catch_up(
 ) -> tuple[Role, int, list[Event], bool]:
     """For a joining socket, from one snapshot: its role, the vault's ``seq``, and the events
     after ``after`` (none when ``after`` is None), at most ``limit``, and whether more exist."""
-    role = await role_in(session, vault_id, user_id)
-    seq = int(await session.scalar(select(Vault.seq).where(Vault.id == vault_id)) or 0)
+    row = (
+        await session.execute(
+            select(Membership.role, Vault.seq)
+            .join(Vault, Vault.id == Membership.vault_id)
+            .where(Membership.vault_id == vault_id, Membership.user_id == user_id)
+        )
+    ).first()
+    if row is None:
+        raise NotFound("Vault not found")
+    role, seq = Role(row[0]), int(row[1])
     if after is None:
         return role, seq, [], False
     events, has_more = await list_events(session, vault_id, after, limit)

@@ -4,11 +4,14 @@ the events a test expects (never a sleep)."""
 from __future__ import annotations
 
 import asyncio
+import json
+import socket
 from collections.abc import Callable
 from typing import Any
 
 import aiohttp
 import socketio
+from websockets.asyncio.client import ClientConnection, connect
 
 from tests.live import LiveServer
 
@@ -96,3 +99,27 @@ class Socket:
 
 async def connected(server: LiveServer, token: str, **kwargs: Any) -> Socket:
     return await Socket(server, token, **kwargs).connect()
+
+
+async def bare_socket(server: LiveServer, token: str, vault_id: str) -> ClientConnection:
+    """A bare Engine.IO/Socket.IO client over a websocket with a tiny receive buffer, joined
+    to the vault, that reads nothing more until the test calls ``recv`` (if ever): the kernel's
+    buffers fill and the server's writes to it have to wait."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", server.port))
+    ws = await connect(
+        f"ws://127.0.0.1:{server.port}/socket.io/?EIO=4&transport=websocket",
+        sock=sock,
+        max_queue=1,
+        compression=None,
+    )
+    assert str(await ws.recv()).startswith("0")  # Engine.IO open
+    await ws.send("40" + json.dumps({"token": token}))
+    assert str(await ws.recv()).startswith("40")  # Socket.IO connect
+    await ws.send("421" + json.dumps(["vault:join", {"vaultId": vault_id}]))
+    while True:  # the vault:joined event may come before the ack
+        frame = str(await ws.recv())
+        if frame.startswith("431"):
+            assert json.loads(frame[3:])[0]["ok"] is True
+            return ws

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 
 import pytest
-from websockets.asyncio.client import ClientConnection, connect
 
 from sourcevault.auth.principal import Principal
 from sourcevault.db.base import utcnow
@@ -17,7 +15,7 @@ from sourcevault.sources.schemas import SourceCreate
 from sourcevault.sources.service import create_source
 from tests.factories import Team
 from tests.live import LiveServer
-from tests.realtime.sockets import Socket
+from tests.realtime.sockets import Socket, bare_socket
 
 # Enough 8 KB events to fill the kernel's buffers on both ends of the loopback connection, so
 # the server's writes to the paused reader have to wait; fewer than socket_max_queued behind.
@@ -29,31 +27,10 @@ def backend() -> str:
     return "sqlite"
 
 
-async def paused_reader(server: LiveServer, token: str, vault_id: str) -> ClientConnection:
-    """A bare Socket.IO client over a websocket with a tiny receive buffer, joined to the
-    vault, that reads nothing more until the test calls ``recv``."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.connect(("127.0.0.1", server.port))
-    ws = await connect(
-        f"ws://127.0.0.1:{server.port}/socket.io/?EIO=4&transport=websocket",
-        sock=sock,
-        max_queue=1,
-        compression=None,
-    )
-    assert str(await ws.recv()).startswith("0")
-    await ws.send("40" + json.dumps({"token": token}))
-    assert str(await ws.recv()).startswith("40")
-    await ws.send("421" + json.dumps(["vault:join", {"vaultId": vault_id}]))
-    while not str(await ws.recv()).startswith("431"):
-        pass
-    return ws
-
-
 async def test_a_reader_that_falls_behind_gets_every_event_in_order(
     server: LiveServer, team: Team
 ) -> None:
-    reader = await paused_reader(server, team.viewer.token, team.vault_id)
+    reader = await bare_socket(server, team.viewer.token, team.vault_id)
     watcher = await Socket(server, team.contributor.token).connect()
     await watcher.join(team.vault_id)
     author = Principal(team.owner.id, team.owner.name, team.owner.email, "s", utcnow())

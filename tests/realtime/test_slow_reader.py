@@ -3,11 +3,7 @@ without bound, so the server drops a socket whose queue is full, and the room ca
 
 from __future__ import annotations
 
-import json
-import socket
-
 import pytest
-from websockets.asyncio.client import ClientConnection, connect
 
 from sourcevault.auth.principal import Principal
 from sourcevault.config import Settings
@@ -17,7 +13,7 @@ from sourcevault.sources.service import create_source
 from tests.conftest import make_settings
 from tests.factories import Team
 from tests.live import LiveServer
-from tests.realtime.sockets import Socket
+from tests.realtime.sockets import Socket, bare_socket
 
 MAX_QUEUED = 50
 EVENTS = 2000
@@ -33,29 +29,6 @@ def settings(database_url: str) -> Settings:
     return make_settings(database_url, socket_max_queued=MAX_QUEUED)
 
 
-async def raw_socket(server: LiveServer, token: str, vault_id: str) -> ClientConnection:
-    """A bare Engine.IO/Socket.IO client over a websocket with a tiny receive buffer, that
-    joins the vault and will then never read again."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.connect(("127.0.0.1", server.port))
-    ws = await connect(
-        f"ws://127.0.0.1:{server.port}/socket.io/?EIO=4&transport=websocket",
-        sock=sock,
-        max_queue=1,
-        compression=None,
-    )
-    assert str(await ws.recv()).startswith("0")  # Engine.IO open
-    await ws.send("40" + json.dumps({"token": token}))
-    assert str(await ws.recv()).startswith("40")  # Socket.IO connect
-    await ws.send("421" + json.dumps(["vault:join", {"vaultId": vault_id}]))
-    while True:  # the vault:joined event may come before the ack
-        frame = str(await ws.recv())
-        if frame.startswith("431"):
-            assert json.loads(frame[3:])[0]["ok"] is True
-            return ws
-
-
 def queue_sizes(server: LiveServer) -> dict[str, int]:
     return {sid: s.queue.qsize() for sid, s in server.app.state.realtime.sio.eio.sockets.items()}
 
@@ -64,7 +37,7 @@ async def test_a_reader_that_stops_is_dropped_and_the_room_gets_everything(
     server: LiveServer, team: Team
 ) -> None:
     realtime = server.app.state.realtime
-    stalled = await raw_socket(server, team.viewer.token, team.vault_id)
+    stalled = await bare_socket(server, team.viewer.token, team.vault_id)
     normal = await Socket(server, team.contributor.token).connect()
     await normal.join(team.vault_id)
     author = Principal(team.owner.id, team.owner.name, team.owner.email, "s", utcnow())

@@ -1,6 +1,8 @@
 """The broadcast fast path keeps order when a reader falls behind: a client that stops reading
 for a while (its socket buffers full, the server's writes to it waiting) and then reads again
-gets every event exactly once and in commit order, and is not dropped."""
+gets every event exactly once and in commit order, and is not dropped. A burst of events handed
+over in one turn of the event loop (which the fast path sends to each socket in one write)
+reaches every member complete and in order too, a member that is not reading included."""
 
 from __future__ import annotations
 
@@ -8,9 +10,11 @@ import asyncio
 import json
 
 import pytest
+from websockets.asyncio.client import ClientConnection
 
 from sourcevault.auth.principal import Principal
-from sourcevault.db.base import utcnow
+from sourcevault.db.base import iso, utcnow
+from sourcevault.realtime.broadcaster import Outbox, deliver
 from sourcevault.sources.schemas import SourceCreate
 from sourcevault.sources.service import create_source
 from tests.factories import Team
@@ -20,11 +24,27 @@ from tests.realtime.sockets import Socket, bare_socket
 # Enough 8 KB events to fill the kernel's buffers on both ends of the loopback connection, so
 # the server's writes to the paused reader have to wait; fewer than socket_max_queued behind.
 EVENTS = 600
+# 2 KB events: more than the fast path corks for one socket in one write, and enough to fill
+# the stalled reader's buffers, fewer than socket_max_queued.
+BURST = 300
 
 
 @pytest.fixture
 def backend() -> str:
     return "sqlite"
+
+
+async def read_seqs(reader: ClientConnection, count: int) -> list[int]:
+    """The seqs of the next ``count`` events a bare socket receives, answering pings."""
+    seqs: list[int] = []
+    while len(seqs) < count:
+        frame = str(await asyncio.wait_for(reader.recv(), 10))
+        if frame == "2":  # Engine.IO ping
+            await reader.send("3")
+        elif frame.startswith("42"):
+            _name, event = json.loads(frame[2:])
+            seqs.append(event["seq"])
+    return seqs
 
 
 async def test_a_reader_that_falls_behind_gets_every_event_in_order(
@@ -55,3 +75,40 @@ async def test_a_reader_that_falls_behind_gets_every_event_in_order(
     finally:
         await watcher.close()
         await reader.close()
+
+
+async def test_a_burst_in_one_turn_of_the_loop_reaches_every_member_in_order(
+    server: LiveServer, team: Team
+) -> None:
+    watcher = await Socket(server, team.contributor.token).connect()
+    await watcher.join(team.vault_id)
+    reading = await bare_socket(server, team.viewer.token, team.vault_id)
+    stalled = await bare_socket(server, team.owner.token, team.vault_id)  # reads only later
+    first = 1000
+    burst = [
+        {
+            "type": "source:created",
+            "vaultId": team.vault_id,
+            "seq": first + i,
+            "at": iso(utcnow()),
+            "source": {"id": f"{i:032x}", "annotation": "x" * 2000},
+        }
+        for i in range(BURST)
+    ]
+    loop = asyncio.get_running_loop()
+    turned = asyncio.Event()
+    loop.call_soon(turned.set)  # runs at the next turn of the loop, not before
+    for event in burst:
+        await deliver(server.ctx.broadcaster, Outbox(events=[event]))
+    assert not turned.is_set(), "the burst was not handed over in one turn of the loop"
+    expected = list(range(first, first + BURST))
+    try:
+        assert await read_seqs(reading, BURST) == expected
+        assert await read_seqs(stalled, BURST) == expected
+        await watcher.wait_for("source:created", lambda e: e["seq"] == expected[-1])
+        assert [e["seq"] for e in watcher.events("source:created")] == expected
+        assert server.app.state.realtime.sio.dropped_slow == 0
+    finally:
+        await watcher.close()
+        await reading.close()
+        await stalled.close()

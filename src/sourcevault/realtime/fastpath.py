@@ -21,12 +21,13 @@ so nothing the application relies on changes:
   of ``AsyncManager.emit`` (``LocalManager`` mixes it in; the eviction hook still runs after).
 
 Under uvicorn, serving with ``ws=WS_PROTOCOL`` (``DirectWebSocketProtocol``, uvicorn's own
-websockets-sansio protocol plus one method) goes one step further: the websocket frame too is
+websockets-sansio protocol plus a frame writer) goes one step further: the websocket frame too is
 built once per emit, and each idle, writable recipient gets those bytes written to its
-transport, with no ASGI message, no per-recipient framing. When the transport is paused (its
-buffer is full), when the connection is closing, or when a websocket extension was negotiated,
-it falls back to the ASGI route above, so the rules above still hold. Under any other ASGI
-server the fast path stops at the ASGI ``send``.
+transport, with no ASGI message, no per-recipient framing; the frames a socket gets in one turn
+of the event loop (a burst of events) leave in one ``transport.write`` at the end of the turn.
+When the transport is paused (its buffer is full), when the connection is closing, or when a
+websocket extension was negotiated, it falls back to the ASGI route above, so the rules above
+still hold. Under any other ASGI server the fast path stops at the ASGI ``send``.
 
 It reaches under python-socketio and python-engineio (``AsyncManager.emit``, the Engine.IO
 socket's ``queue``, ``upgraded``/``closing``/``last_ping`` and the ASGI driver's ``WebSocket``)
@@ -55,6 +56,8 @@ from websockets.protocol import State
 log = logging.getLogger(__name__)
 _ATTR = "_sourcevault_ws"  # where a socket keeps its FastWebSocket while it is open
 _EXTENSION = "sourcevault.frames"  # the scope extension DirectWebSocketProtocol adds
+# The most a socket's frames corked in one turn of the loop hold before they are written.
+CORK_BYTES = 64 * 1024
 # What ``sourcevault serve`` passes to uvicorn as ``ws``.
 WS_PROTOCOL = "sourcevault.realtime.fastpath:DirectWebSocketProtocol"
 
@@ -65,26 +68,77 @@ class DirectWebSocketProtocol(WebSocketsSansIOProtocol):
     It puts itself in the connection's ASGI scope (``extensions["sourcevault.frames"]``),
     where ``FastWebSocket`` finds it."""
 
+    _corked: list[bytes] | None = None  # frames written this turn of the loop, not yet sent
+    _corked_bytes = 0
+
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)
         scope = getattr(self, "scope", None)  # only an accepted handshake has one
         if scope is not None:  # the app's task is created but has not run yet
             scope["extensions"][_EXTENSION] = self
 
-    def write_frame(self, frame: bytes) -> bool:
-        """Write a whole unmasked frame now, if the connection is open, its transport is not
-        paused and no extension (compression) was negotiated; False when it did not."""
-        if (
+    def _closed(self) -> bool:
+        return bool(
             self.close_sent
             or self.disconnected
-            or not self.writable.is_set()
             or self.conn.state is not State.OPEN
-            or self.conn.extensions
             or self.transport.is_closing()
-        ):
+        )
+
+    def write_frame(self, frame: bytes, cork: Cork) -> bool:
+        """Take a whole unmasked frame to send at the end of this turn of the loop, if the
+        connection is open, its transport is not paused and no extension (compression) was
+        negotiated; False when it did not take it.
+
+        Frames taken in one turn are corked: they leave together in one ``transport.write``
+        (see ``Cork``), so a burst of events costs a socket one system call, not one each.
+        Once a frame is corked, every later frame of the turn joins it whatever the
+        transport's state, so nothing overtakes it by another route; but past ``CORK_BYTES``
+        what is corked is written at once, and the transport's state is asked again, so a
+        reader that stopped reading is not handed an unbounded burst in one write."""
+        corked = self._corked
+        if corked is not None:
+            if self._corked_bytes + len(frame) <= CORK_BYTES:
+                corked.append(frame)
+                self._corked_bytes += len(frame)
+                return True
+            self.uncork()  # then as if nothing were corked
+        if self._closed() or not self.writable.is_set() or self.conn.extensions:
             return False
-        self.transport.write(frame)
+        self._corked = [frame]
+        self._corked_bytes = len(frame)
+        cork.add(self)
         return True
+
+    def uncork(self) -> None:
+        """Send what is corked (nothing once the connection is closing: the peer is gone or
+        going, as when a frame is lost with a closed socket)."""
+        frames, self._corked = self._corked, None
+        if frames and not self._closed():
+            self.transport.write(frames[0] if len(frames) == 1 else b"".join(frames))
+
+
+class Cork:
+    """One server's connections with frames corked in this turn of the loop, sent by one
+    callback that runs after the turn's emits and before any task they woke (``call_soon`` is
+    first in, first out), so a socket's writer task, whose writes go straight to the
+    transport, never overtakes a corked frame."""
+
+    def __init__(self) -> None:
+        self.pending: list[DirectWebSocketProtocol] = []
+
+    def add(self, protocol: DirectWebSocketProtocol) -> None:
+        if not self.pending:
+            asyncio.get_running_loop().call_soon(self.flush)
+        self.pending.append(protocol)
+
+    def flush(self) -> None:
+        pending, self.pending = self.pending, []
+        for protocol in pending:
+            try:
+                protocol.uncork()
+            except Exception:  # the transport went away under us; its protocol cleans up
+                log.debug("a corked websocket write failed", exc_info=True)
 
 
 _finishing: set[asyncio.Task[None]] = set()
@@ -164,6 +218,7 @@ class FastEmit:
 
     def initialize(self) -> None:
         super().initialize()  # type: ignore[misc]
+        self.cork = Cork()
         eio = self.server.eio
         # Per server, not the driver module's shared table: other servers keep the stock class.
         eio._async = {**eio._async, "websocket": FastWebSocket}
@@ -209,7 +264,7 @@ class FastEmit:
             ):
                 queued.append(eio_sid)
                 continue
-            if ws.frames is None or not ws.frames.write_frame(wire):
+            if ws.frames is None or not ws.frames.write_frame(wire, self.cork):
                 ws.write_now(message)
         for eio_sid in queued:  # the stock route: the socket's queue, its checks, its writer
             await self.server._send_eio_packet(eio_sid, frame)

@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from sourcevault.db import sqlite
+
 # A session whose transaction will write: on SQLite it begins with BEGIN IMMEDIATE so two
 # writers queue on the database lock instead of deadlocking on a lock upgrade.
 WRITE = {"sourcevault_write": True}
@@ -21,6 +23,8 @@ WRITE = {"sourcevault_write": True}
 
 def build_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if url.startswith("sqlite"):
+        if url.startswith("sqlite+aiosqlite:"):
+            kwargs.setdefault("module", sqlite.dbapi())  # one trip per statement (db/sqlite.py)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         _sqlite_transactions(engine)
         return engine

@@ -6,8 +6,10 @@ thread runs it and wakes the loop. SQLAlchemy's adapter makes four trips for eac
 transaction's ``BEGIN`` and the pool's rollback around it, took nine trips and about 1.7 ms of
 the server's time for a query SQLite answers in microseconds. ``OneTripCursor`` does those four
 steps in one function on aiosqlite's thread; the rows, the description, ``rowcount`` and
-``lastrowid`` come back together. The statements, their order, the connection and its thread
-are the same as before: only the trips are fewer.
+``lastrowid`` come back together; and ``OneTripConnection`` makes no trip for a commit or a
+rollback with no transaction open, where sqlite3 itself would do nothing (the pool's reset
+after each session is one). The statements, their order, the connection and its thread are the
+same as before: only the trips are fewer.
 
 It subclasses ``sqlalchemy.dialects.sqlite.aiosqlite``'s adapter classes and calls aiosqlite's
 ``Connection._execute`` (how aiosqlite itself queues a call), written against SQLAlchemy 2.1
@@ -110,8 +112,24 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
+    """The stock connection adapter, with ``OneTripCursor`` and no trip at all for a commit
+    or rollback outside a transaction (sqlite3 itself does nothing then; the pool's reset
+    after every session is one such rollback)."""
+
     __slots__ = ()
     _cursor_cls = OneTripCursor
+
+    def _in_transaction(self) -> bool:
+        connection: sqlite3.Connection | None = self._connection._connection
+        return connection is not None and connection.in_transaction
+
+    def rollback(self) -> None:
+        if self._in_transaction():
+            super().rollback()
+
+    def commit(self) -> None:
+        if self._in_transaction():
+            super().commit()
 
 
 class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):

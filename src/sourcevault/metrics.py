@@ -118,6 +118,17 @@ class _RealtimeCollector(Collector):
             value=getattr(sio, "dropped_slow", 0),
         )
         manager = sio.manager
+        delivered = getattr(manager, "delivered", None)
+        if delivered is not None:
+            family = CounterMetricFamily(
+                "sourcevault_socket_deliveries",
+                "Room events delivered to a socket, by route: written at once by the broadcast "
+                "fast path (direct), or through the socket's Engine.IO queue (queued).",
+                labels=["route"],
+            )
+            for route, count in delivered.items():
+                family.add_metric([route], count)
+            yield family
         if hasattr(manager, "subscribed"):
             yield GaugeMetricFamily(
                 "sourcevault_redis_subscribed",

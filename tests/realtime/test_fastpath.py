@@ -1,14 +1,15 @@
 """The broadcast fast path keeps order when a reader falls behind: a client that stops reading
 for a while (its socket buffers full, the server's writes to it waiting) and then reads again
 gets every event exactly once and in commit order, and is not dropped. A burst of events handed
-over in one turn of the event loop (which the fast path sends to each socket in one write)
-reaches every member complete and in order too, a member that is not reading included."""
+over as one outbox (which the fast path writes to each socket together) reaches every member
+complete and in order too, a member that is not reading included."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 
+import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection
 
@@ -17,15 +18,18 @@ from sourcevault.db.base import iso, utcnow
 from sourcevault.realtime.broadcaster import Outbox, deliver
 from sourcevault.sources.schemas import SourceCreate
 from sourcevault.sources.service import create_source
+from tests import factories
 from tests.factories import Team
 from tests.live import LiveServer
 from tests.realtime.sockets import Socket, bare_socket
+from tests.test_metrics import scrape
 
 # Enough 8 KB events to fill the kernel's buffers on both ends of the loopback connection, so
 # the server's writes to the paused reader have to wait; fewer than socket_max_queued behind.
 EVENTS = 600
-# 2 KB events: more than the fast path corks for one socket in one write, and enough to fill
-# the stalled reader's buffers, fewer than socket_max_queued.
+# 2 KB events: more than the fast path corks for one socket before writing, enough to fill the
+# stalled reader's buffers (so it falls back to its queue mid-burst), fewer than
+# socket_max_queued.
 BURST = 300
 
 
@@ -77,7 +81,7 @@ async def test_a_reader_that_falls_behind_gets_every_event_in_order(
         await reader.close()
 
 
-async def test_a_burst_in_one_turn_of_the_loop_reaches_every_member_in_order(
+async def test_a_burst_in_one_outbox_reaches_every_member_in_order(
     server: LiveServer, team: Team
 ) -> None:
     watcher = await Socket(server, team.contributor.token).connect()
@@ -95,12 +99,7 @@ async def test_a_burst_in_one_turn_of_the_loop_reaches_every_member_in_order(
         }
         for i in range(BURST)
     ]
-    loop = asyncio.get_running_loop()
-    turned = asyncio.Event()
-    loop.call_soon(turned.set)  # runs at the next turn of the loop, not before
-    for event in burst:
-        await deliver(server.ctx.broadcaster, Outbox(events=[event]))
-    assert not turned.is_set(), "the burst was not handed over in one turn of the loop"
+    await deliver(server.ctx.broadcaster, Outbox(events=burst))
     expected = list(range(first, first + BURST))
     try:
         assert await read_seqs(reading, BURST) == expected
@@ -112,3 +111,30 @@ async def test_a_burst_in_one_turn_of_the_loop_reaches_every_member_in_order(
         await watcher.close()
         await reading.close()
         await stalled.close()
+
+
+DIRECT = 'sourcevault_socket_deliveries_total{route="direct"}'
+QUEUED = 'sourcevault_socket_deliveries_total{route="queued"}'
+
+
+async def test_events_to_members_who_keep_up_are_written_directly(
+    server: LiveServer, client: httpx.AsyncClient, team: Team
+) -> None:
+    """The fast path is what serves members who read: /metrics counts each delivery's route."""
+    watchers = [await Socket(server, m.token).connect() for m in (team.contributor, team.viewer)]
+    try:
+        for watcher in watchers:
+            await watcher.join(team.vault_id)
+        before = await scrape(client)
+        for _ in range(3):
+            source_id = (await factories.source(team.owner, team.vault_id))["id"]
+            for watcher in watchers:
+                await watcher.wait_for(
+                    "source:created", lambda e, id_=source_id: e["source"]["id"] == id_
+                )
+        after = await scrape(client)
+        assert after[DIRECT] - before[DIRECT] == 3 * len(watchers)
+        assert after[QUEUED] == before[QUEUED]
+    finally:
+        for watcher in watchers:
+            await watcher.close()

@@ -63,10 +63,11 @@ def add_fanout_route(app: FastAPI) -> None:
         sent = 0
         while sent < body.count:
             due = min(body.count, int((loop.time() - start) * body.rate) + 1)
+            events = []  # what is due now goes out together, as one outbox's events do
             while sent < due:
                 sent += 1
-                event = {"seq": sent, **template, "at": iso(utcnow())}
-                await deliver(ctx.broadcaster, Outbox(events=[event]))
+                events.append({"seq": sent, **template, "at": iso(utcnow())})
+            await deliver(ctx.broadcaster, Outbox(events=events))
             if sent < body.count:
                 await asyncio.sleep(0.001)
         return {"emitted": sent, "seconds": loop.time() - start}

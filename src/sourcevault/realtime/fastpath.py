@@ -23,8 +23,9 @@ so nothing the application relies on changes:
 Under uvicorn, serving with ``ws=WS_PROTOCOL`` (``DirectWebSocketProtocol``, uvicorn's own
 websockets-sansio protocol plus a frame writer) goes one step further: the websocket frame too is
 built once per emit, and each idle, writable recipient gets those bytes written to its
-transport, with no ASGI message, no per-recipient framing; the frames a socket gets in one turn
-of the event loop (a burst of events) leave in one ``transport.write`` at the end of the turn.
+transport, with no ASGI message, no per-recipient framing; the frames a socket gets from one
+``emit``, or from several inside one ``FastEmit.corked()`` scope (the events of one committed
+outbox), leave in one ``transport.write`` when the scope ends.
 When the transport is paused (its buffer is full), when the connection is closing, or when a
 websocket extension was negotiated, it falls back to the ASGI route above, so the rules above
 still hold. Under any other ASGI server the fast path stops at the ASGI ``send``.
@@ -43,7 +44,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from engineio import packet as eio_packet
@@ -56,7 +58,7 @@ from websockets.protocol import State
 log = logging.getLogger(__name__)
 _ATTR = "_sourcevault_ws"  # where a socket keeps its FastWebSocket while it is open
 _EXTENSION = "sourcevault.frames"  # the scope extension DirectWebSocketProtocol adds
-# The most a socket's frames corked in one turn of the loop hold before they are written.
+# The most a socket's frames corked in one scope hold before they are written.
 CORK_BYTES = 64 * 1024
 # What ``sourcevault serve`` passes to uvicorn as ``ws``.
 WS_PROTOCOL = "sourcevault.realtime.fastpath:DirectWebSocketProtocol"
@@ -68,7 +70,7 @@ class DirectWebSocketProtocol(WebSocketsSansIOProtocol):
     It puts itself in the connection's ASGI scope (``extensions["sourcevault.frames"]``),
     where ``FastWebSocket`` finds it."""
 
-    _corked: list[bytes] | None = None  # frames written this turn of the loop, not yet sent
+    _corked: list[bytes] | None = None  # frames taken in this cork scope, not yet written
     _corked_bytes = 0
 
     def handle_connect(self, event: Any) -> None:
@@ -86,13 +88,13 @@ class DirectWebSocketProtocol(WebSocketsSansIOProtocol):
         )
 
     def write_frame(self, frame: bytes, cork: Cork) -> bool:
-        """Take a whole unmasked frame to send at the end of this turn of the loop, if the
-        connection is open, its transport is not paused and no extension (compression) was
-        negotiated; False when it did not take it.
+        """Take a whole unmasked frame to send when ``cork``'s scope ends, if the connection
+        is open, its transport is not paused and no extension (compression) was negotiated;
+        False when it did not take it.
 
-        Frames taken in one turn are corked: they leave together in one ``transport.write``
-        (see ``Cork``), so a burst of events costs a socket one system call, not one each.
-        Once a frame is corked, every later frame of the turn joins it whatever the
+        Frames taken in one scope are corked: they leave together in one ``transport.write``,
+        so a burst of events costs a socket one system call, not one each. Once a frame is
+        corked, every later frame of the scope joins it whatever the
         transport's state, so nothing overtakes it by another route; but past ``CORK_BYTES``
         what is corked is written at once, and the transport's state is asked again, so a
         reader that stopped reading is not handed an unbounded burst in one write."""
@@ -119,17 +121,14 @@ class DirectWebSocketProtocol(WebSocketsSansIOProtocol):
 
 
 class Cork:
-    """One server's connections with frames corked in this turn of the loop, sent by one
-    callback that runs after the turn's emits and before any task they woke (``call_soon`` is
-    first in, first out), so a socket's writer task, whose writes go straight to the
-    transport, never overtakes a corked frame."""
+    """One server's sockets with frames corked in the current ``FastEmit.corked`` scope,
+    written when the outermost scope ends."""
 
     def __init__(self) -> None:
         self.pending: list[DirectWebSocketProtocol] = []
+        self.depth = 0
 
     def add(self, protocol: DirectWebSocketProtocol) -> None:
-        if not self.pending:
-            asyncio.get_running_loop().call_soon(self.flush)
         self.pending.append(protocol)
 
     def flush(self) -> None:
@@ -216,12 +215,33 @@ class FastEmit:
 
     server: Any
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.cork = Cork()
+        # Deliveries by route, for /metrics: written by the emit itself, or through the queue.
+        self.delivered = {"direct": 0, "queued": 0}
+
     def initialize(self) -> None:
         super().initialize()  # type: ignore[misc]
-        self.cork = Cork()
         eio = self.server.eio
         # Per server, not the driver module's shared table: other servers keep the stock class.
         eio._async = {**eio._async, "websocket": FastWebSocket}
+
+    @contextmanager
+    def corked(self) -> Iterator[None]:
+        """Frames the fast path takes inside are written per socket in one write, when the
+        outermost scope ends. Every emit opens one; ``Realtime.publish`` opens one around the
+        events of an outbox. A socket that has to take the queued route is uncorked first, so
+        nothing overtakes its corked frames; the emits of the fast path do not suspend, so no
+        other task writes to a socket while its frames are corked."""
+        cork = self.cork
+        cork.depth += 1
+        try:
+            yield
+        finally:
+            cork.depth -= 1
+            if not cork.depth:
+                cork.flush()
 
     async def emit(
         self, event: str, data: Any, namespace: str, room: Any = None, **kwargs: Any
@@ -248,23 +268,30 @@ class FastEmit:
         timeout = self.server.eio.ping_timeout
         now = time.time()
         queued = []
-        for sid, eio_sid in list(self.get_participants(namespace, room)):  # type: ignore[attr-defined]
-            if sid in skip:
-                continue
-            sock = sockets.get(eio_sid)
-            ws = getattr(sock, _ATTR, None)
-            if (
-                ws is None
-                or ws.blocked
-                or not sock.upgraded
-                or sock.closing
-                or sock.closed
-                or (sock.last_ping and now - sock.last_ping > timeout)
-                or not _writer_idle(sock.queue)
-            ):
-                queued.append(eio_sid)
-                continue
-            if ws.frames is None or not ws.frames.write_frame(wire, self.cork):
-                ws.write_now(message)
+        direct = 0
+        with self.corked():
+            for sid, eio_sid in list(self.get_participants(namespace, room)):  # type: ignore[attr-defined]
+                if sid in skip:
+                    continue
+                sock = sockets.get(eio_sid)
+                ws = getattr(sock, _ATTR, None)
+                if (
+                    ws is None
+                    or ws.blocked
+                    or not sock.upgraded
+                    or sock.closing
+                    or sock.closed
+                    or (sock.last_ping and now - sock.last_ping > timeout)
+                    or not _writer_idle(sock.queue)
+                ):
+                    if ws is not None and ws.frames is not None:
+                        ws.frames.uncork()  # what it has corked goes before what it queues
+                    queued.append(eio_sid)
+                    continue
+                if ws.frames is None or not ws.frames.write_frame(wire, self.cork):
+                    ws.write_now(message)
+                direct += 1
+        self.delivered["direct"] += direct
+        self.delivered["queued"] += len(queued)
         for eio_sid in queued:  # the stock route: the socket's queue, its checks, its writer
             await self.server._send_eio_packet(eio_sid, frame)

@@ -27,6 +27,7 @@ def footprint(server: LiveServer) -> dict[str, Any]:
     return {
         "engineio sockets": len(realtime.sio.eio.sockets),
         "rooms": sorted(r for r in rooms if r is not None),
+        "rooms by socket": len(realtime.sio.manager.rooms_of),
         "connections": len(realtime.conns),
         "expiry timers": len(realtime._expiry),
         "environ": len(realtime.sio.environ),

@@ -24,8 +24,9 @@ WRITE = {"sourcevault_write": True}
 def build_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if url.startswith("sqlite"):
         if url.startswith("sqlite+aiosqlite:"):
-            kwargs.setdefault("module", sqlite.dbapi())  # one trip per statement (db/sqlite.py)
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+            kwargs.setdefault("module", sqlite.dbapi())  # see db/sqlite.py
+        connect_args = {"timeout": 30, "check_same_thread": False}
+        engine = create_async_engine(url, connect_args=connect_args, **kwargs)
         _sqlite_transactions(engine)
         return engine
     return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)

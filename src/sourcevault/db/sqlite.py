@@ -1,15 +1,27 @@
-"""SQLAlchemy's aiosqlite adapter with one trip to the database thread per statement.
+"""SQLAlchemy's aiosqlite adapter, making trips to aiosqlite's thread only to wait for a lock.
 
 aiosqlite runs every call on a thread of its own, one call per trip: the loop queues it, the
 thread runs it and wakes the loop. SQLAlchemy's adapter makes four trips for each statement
 (open a cursor, execute, fetch all, close the cursor), so looking a session token up, with the
-transaction's ``BEGIN`` and the pool's rollback around it, took nine trips and about 1.7 ms of
-the server's time for a query SQLite answers in microseconds. ``OneTripCursor`` does those four
-steps in one function on aiosqlite's thread; the rows, the description, ``rowcount`` and
-``lastrowid`` come back together; and ``OneTripConnection`` makes no trip for a commit or a
-rollback with no transaction open, where sqlite3 itself would do nothing (the pool's reset
-after each session is one). The statements, their order, the connection and its thread are the
-same as before: only the trips are fewer.
+transaction's ``BEGIN`` and the pool's two rollbacks around it, took nine trips and about
+1.7 ms of the server's time, for a query SQLite answers in microseconds.
+
+What a thread is worth here is not waiting: a statement that may have to wait for another
+connection's write lock (up to the busy timeout) must not hold the event loop meanwhile. With
+the database in WAL mode, and every write transaction opened by ``BEGIN IMMEDIATE``
+(engine.py), only that ``BEGIN IMMEDIATE`` waits for a lock: reads never wait for writers, and
+once a transaction holds the write lock, its statements and its ``COMMIT`` wait for nobody.
+So ``OneTripCursor`` runs a whole statement (execute, fetch, close) in one function, on
+aiosqlite's thread for ``BEGIN IMMEDIATE`` and anything else that is not a ``SELECT`` or a
+plain ``BEGIN`` outside a write transaction, and on the loop's thread for the rest; commits and
+rollbacks too run on the loop's thread, and not at all with no transaction open (sqlite3 itself
+does nothing then). The statements, their order and the connection are the same as before;
+the connection is opened with ``check_same_thread=False``, and it is still used by one
+coroutine at a time, as SQLAlchemy's pool guarantees. What this gives up: a query runs to its
+end before the loop goes on (the largest is a join's catch-up, at most 501 rows), and a
+``SELECT`` that meets SQLite's rare busy cases of WAL mode (a recovery) waits on the loop.
+tests/test_sqlite_locks.py shows the server answering while a write waits for another
+process's lock.
 
 It subclasses ``sqlalchemy.dialects.sqlite.aiosqlite``'s adapter classes and calls aiosqlite's
 ``Connection._execute`` (how aiosqlite itself queues a call), written against SQLAlchemy 2.1
@@ -21,7 +33,7 @@ from __future__ import annotations
 
 import collections
 import sqlite3
-from typing import Any
+from typing import Any, cast
 
 import aiosqlite
 from sqlalchemy.connectors.asyncio import AsyncAdapt_dbapi_connection
@@ -37,7 +49,7 @@ Outcome = tuple[Any, int, int, list[Any]]
 
 
 def _run(connection: sqlite3.Connection, operation: str, parameters: Any, many: bool) -> Outcome:
-    """On aiosqlite's thread: the whole of one statement."""
+    """The whole of one statement: execute, fetch every row, close the cursor."""
     cursor = connection.cursor()
     try:
         if many:
@@ -53,7 +65,17 @@ def _run(connection: sqlite3.Connection, operation: str, parameters: Any, many: 
         cursor.close()
 
 
+async def _here(
+    connection: sqlite3.Connection, operation: str, parameters: Any, many: bool
+) -> Outcome:
+    """``_run`` on the loop's thread, as a coroutine: SQLAlchemy's async connection checks
+    that its driver awaited something (``AwaitRequired``)."""
+    return _run(connection, operation, parameters, many)
+
+
 class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
+    """A statement in one go, on the loop's thread or in one trip to aiosqlite's."""
+
     __slots__ = ("_description", "_lastrowid", "_rowcount")
 
     def __init__(self, adapt_connection: AsyncAdapt_dbapi_connection) -> None:
@@ -95,12 +117,18 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
     def _trip(self, operation: Any, parameters: Any, many: bool) -> None:
         connection = self._connection
+        adapt = cast("OneTripConnection", self._adapt_connection)
         try:
-            outcome: Outcome = await_(
-                connection._execute(_run, connection._conn, operation, parameters, many)
-            )
+            if adapt.here(operation):
+                outcome: Outcome = await_(_here(connection._conn, operation, parameters, many))
+            else:
+                outcome = await_(
+                    connection._execute(_run, connection._conn, operation, parameters, many)
+                )
+                if operation.startswith("BEGIN IMMEDIATE"):
+                    adapt.writing = True
         except Exception as error:
-            self._adapt_connection._handle_exception(error)
+            adapt._handle_exception(error)
         self._description, self._rowcount, self._lastrowid, rows = outcome
         self._rows = collections.deque(rows)
 
@@ -111,25 +139,47 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         self._trip(operation, seq_of_parameters, True)
 
 
-class OneTripConnection(AsyncAdapt_aiosqlite_connection):
-    """The stock connection adapter, with ``OneTripCursor`` and no trip at all for a commit
-    or rollback outside a transaction (sqlite3 itself does nothing then; the pool's reset
-    after every session is one such rollback)."""
+async def _end(finish: Any) -> None:
+    finish()  # a coroutine, as ``_here``
 
-    __slots__ = ()
+
+class OneTripConnection(AsyncAdapt_aiosqlite_connection):
+    """The stock connection adapter with ``OneTripCursor``, knowing whether its transaction
+    holds the write lock, and committing and rolling back on the loop's thread."""
+
+    __slots__ = ("writing",)
     _cursor_cls = OneTripCursor
+
+    def __init__(self, dbapi: Any, connection: Any) -> None:
+        super().__init__(dbapi, connection)
+        self.writing = False  # in a transaction that holds the write lock
+
+    def here(self, operation: str) -> bool:
+        """Whether ``operation`` runs on the loop's thread: statements that wait for no lock."""
+        if self.writing:
+            return True
+        head = operation.lstrip()[:16].upper()
+        return head.startswith("SELECT") or head == "BEGIN"
 
     def _in_transaction(self) -> bool:
         connection: sqlite3.Connection | None = self._connection._connection
         return connection is not None and connection.in_transaction
 
     def rollback(self) -> None:
+        self.writing = False
         if self._in_transaction():
-            super().rollback()
+            try:
+                await_(_end(self._connection._conn.rollback))
+            except Exception as error:
+                self._handle_exception(error)
 
     def commit(self) -> None:
+        self.writing = False
         if self._in_transaction():
-            super().commit()
+            try:
+                await_(_end(self._connection._conn.commit))
+            except Exception as error:
+                self._handle_exception(error)
 
 
 class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):

@@ -1,0 +1,51 @@
+"""On SQLite, a request that has to wait for another process's write lock waits without
+holding the server up: the server keeps answering (health, reads, sockets) meanwhile, and the
+write goes through once the lock is released. (Statements that wait for no lock run on the
+event loop's thread; the transaction's ``BEGIN IMMEDIATE``, which may wait, does not:
+db/sqlite.py.)"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+
+import httpx
+import pytest
+
+from tests.factories import Team
+from tests.live import LiveServer
+from tests.realtime.sockets import Socket
+
+
+@pytest.fixture
+def backend() -> str:
+    return "sqlite"
+
+
+async def test_a_write_waiting_for_another_process_does_not_stop_the_server(
+    server: LiveServer, client: httpx.AsyncClient, team: Team, database_url: str
+) -> None:
+    other = sqlite3.connect(database_url.removeprefix("sqlite+aiosqlite:///"), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process writing: it holds the write lock
+    try:
+        creating = asyncio.create_task(
+            team.owner.http.post(f"/api/vaults/{team.vault_id}/sources", json={"title": "held"})
+        )
+        watcher = await Socket(server, team.viewer.token).connect()  # reads, on the socket
+        try:
+            await watcher.join(team.vault_id)
+            assert (await client.get("/healthz")).status_code == 200
+            listed = await team.viewer.http.get(f"/api/vaults/{team.vault_id}/sources")
+            assert listed.status_code == 200
+            assert not creating.done()  # still waiting for the lock
+            other.execute("COMMIT")
+            created = await asyncio.wait_for(creating, 10)
+            assert created.status_code == 201, created.text
+            event = await watcher.wait_for("source:created")
+            assert event["source"]["title"] == "held"
+        finally:
+            await watcher.close()
+    finally:
+        if other.in_transaction:
+            other.execute("ROLLBACK")
+        other.close()

@@ -61,17 +61,39 @@ def serve(
     from sourcevault import logs
 
     logs.configure()  # before create_app: python-socketio sets up its loggers when built
+    app = _with_demo(create_app(settings), demo)
+    _tune_gc()
     uvicorn.run(
-        _with_demo(create_app(settings), demo),
+        app,
         host=host,
         port=port,
         loop="uvloop" if sys.platform != "win32" else "asyncio",
-        ws="sourcevault.realtime.fastpath:DirectWebSocketProtocol",  # websockets-sansio, + 1 method
+        ws="sourcevault.realtime.fastpath:DirectWebSocketProtocol",  # websockets-sansio + frames
         ws_per_message_deflate=False,
+        ws_ping_interval=None,  # Engine.IO pings every socket already (socket_ping_interval)
         timeout_graceful_shutdown=10,
         log_level="info",
         log_config=None,  # records go to the handler logs.configure() set up
     )
+
+
+def _tune_gc() -> None:
+    """Python's cycle collector, set for a server that holds thousands of connections.
+
+    Every object made at start-up (modules, the app) is moved out of the collector's sight,
+    and a full collection waits for 1,000 collections of the middle generation instead of 10.
+    With the defaults, a full collection ran each time the heap had grown by a quarter, and
+    each scanned every connection's objects: ramping to 10,000 connections (B4 of
+    ``sourcevault bench``) spent 7.9 s in 16 full collections, the longest 1.24 s, during which
+    nothing was served. Cyclic garbage is still collected, by the younger generations and by
+    the rarer full collections; memory freed by reference counting, most of it, is not
+    affected."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    young, middle, _full = gc.get_threshold()
+    gc.set_threshold(young, middle, 1000)
 
 
 async def _seed_demo(settings: Settings, host: str, port: int) -> None:

@@ -53,6 +53,7 @@ async def live_server(
         log_level="warning",
         ws=WS_PROTOCOL,  # as `sourcevault serve` runs it
         ws_per_message_deflate=False,
+        ws_ping_interval=None,
         lifespan="on",
         timeout_graceful_shutdown=2,
     )

@@ -62,16 +62,8 @@ async def test_a_reader_that_falls_behind_gets_every_event_in_order(
     for _ in range(EVENTS):
         await create_source(server.ctx, author, team.vault_id, body)
     expected = list(range(3, EVENTS + 3))  # seq 1 and 2 are the team's member:added events
-    seqs: list[int] = []
     try:
-        while len(seqs) < EVENTS:
-            frame = str(await asyncio.wait_for(reader.recv(), 10))
-            if frame == "2":  # Engine.IO ping
-                await reader.send("3")
-            elif frame.startswith("42"):
-                name, event = json.loads(frame[2:])
-                if name == "source:created":
-                    seqs.append(event["seq"])
+        seqs = await read_seqs(reader, EVENTS)
         await watcher.wait_for("source:created", lambda e: e["seq"] == EVENTS + 2, timeout=30)
         assert seqs == expected
         assert [e["seq"] for e in watcher.events("source:created")] == expected

@@ -166,18 +166,16 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
         return connection is not None and connection.in_transaction
 
     def rollback(self) -> None:
-        self.writing = False
-        if self._in_transaction():
-            try:
-                await_(_end(self._connection._conn.rollback))
-            except Exception as error:
-                self._handle_exception(error)
+        self._end("rollback")
 
     def commit(self) -> None:
+        self._end("commit")
+
+    def _end(self, how: str) -> None:
         self.writing = False
         if self._in_transaction():
             try:
-                await_(_end(self._connection._conn.commit))
+                await_(_end(getattr(self._connection._conn, how)))
             except Exception as error:
                 self._handle_exception(error)
 

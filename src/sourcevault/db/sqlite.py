@@ -19,7 +19,9 @@ does nothing then). The statements, their order and the connection are the same 
 the connection is opened with ``check_same_thread=False``, and it is still used by one
 coroutine at a time, as SQLAlchemy's pool guarantees. What this gives up: a query runs to its
 end before the loop goes on (the largest is a join's catch-up, at most 501 rows), and a
-``SELECT`` that meets SQLite's rare busy cases of WAL mode (a recovery) waits on the loop.
+``SELECT`` that meets SQLite's rare busy cases of WAL mode (a recovery) waits on the loop, as
+does the ``COMMIT`` that runs SQLite's automatic checkpoint (every 1,000 pages of log), with its
+sync to disk.
 tests/test_sqlite_locks.py shows the server answering while a write waits for another
 process's lock.
 

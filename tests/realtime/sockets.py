@@ -13,6 +13,8 @@ import aiohttp
 import socketio
 from websockets.asyncio.client import ClientConnection, connect
 
+from tests import factories
+from tests.factories import Team
 from tests.live import LiveServer
 
 TIMEOUT = 5.0
@@ -95,6 +97,20 @@ class Socket:
         if self.sio.connected:
             await self.sio.disconnect()
         await self.http.close()
+
+
+async def assert_cut_off(team: Team, stays: Socket, removed: Socket, own_vault_id: str) -> None:
+    """After the viewer's removal from the team's vault: its events go on reaching those who
+    stay, none reaches the removed socket, and rejoining is refused. Absence is shown by a
+    barrier: an event of the viewer's own vault, which the removed socket gets after anything
+    sent to it before."""
+    after = await factories.source(team.owner, team.vault_id)
+    await stays.wait_for("source:created", lambda e: e["source"]["id"] == after["id"])
+    barrier = await factories.source(team.viewer, own_vault_id)
+    await removed.wait_for("source:created", lambda e: e["source"]["id"] == barrier["id"])
+    assert [e for e in removed.events("source:created") if e["vaultId"] == team.vault_id] == []
+    rejoin = await removed.call("vault:join", {"vaultId": team.vault_id})
+    assert rejoin["error"]["code"] == "ACCESS_DENIED"
 
 
 async def connected(server: LiveServer, token: str, **kwargs: Any) -> Socket:

@@ -8,7 +8,7 @@ from tests.conftest import make_settings
 from tests.factories import Team
 from tests.live import LiveServer, live_server
 from tests.realtime.conftest import OpenSocket
-from tests.realtime.sockets import Socket
+from tests.realtime.sockets import Socket, assert_cut_off
 
 
 def vault_rooms(server: LiveServer, sock: Socket) -> list[str]:
@@ -36,13 +36,7 @@ async def test_a_removed_member_is_told_and_leaves_the_room(
     gone = await stays.wait_for("member:removed")
     assert gone["member"]["userId"] == team.viewer.id
 
-    after = await factories.source(team.owner, team.vault_id)
-    await stays.wait_for("source:created", lambda e: e["source"]["id"] == after["id"])
-    barrier = await factories.source(team.viewer, own["id"])
-    await removed.wait_for("source:created", lambda e: e["source"]["id"] == barrier["id"])
-    assert [e for e in removed.events("source:created") if e["vaultId"] == team.vault_id] == []
-    rejoin = await removed.call("vault:join", {"vaultId": team.vault_id})
-    assert rejoin["error"]["code"] == "ACCESS_DENIED"
+    await assert_cut_off(team, stays, removed, own["id"])
 
 
 async def test_a_role_change_reaches_every_socket_of_that_user(

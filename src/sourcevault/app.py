@@ -19,7 +19,7 @@ from sourcevault.audit.routes import router as events_router
 from sourcevault.auth.routes import router as auth_router
 from sourcevault.config import Settings
 from sourcevault.context import Context
-from sourcevault.logs import RequestId
+from sourcevault.logs import RequestId, id_for, request_id
 from sourcevault.realtime.redis_link import RedisLink
 from sourcevault.realtime.server import Realtime
 from sourcevault.sources.routes import router as sources_router
@@ -29,14 +29,49 @@ from sourcevault.web.routes import router as web_router
 log = logging.getLogger(__name__)
 
 
+SOCKETIO_PATH = "socket.io"
+
+
 class _SocketIO:
     """Sends ``/socket.io/`` to the Socket.IO server and everything else to FastAPI."""
 
     def __init__(self, app: ASGIApp, sio: socketio.AsyncServer) -> None:
-        self.asgi = socketio.ASGIApp(sio, other_asgi_app=app, socketio_path="socket.io")
+        self.asgi = socketio.ASGIApp(sio, other_asgi_app=app, socketio_path=SOCKETIO_PATH)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.asgi(scope, receive, send)
+
+
+class App(FastAPI):
+    """FastAPI, handing Socket.IO's WebSocket connections straight to the Socket.IO server.
+
+    Through the whole stack, a WebSocket at ``/socket.io/`` passes FastAPI's error, telemetry
+    and body-limit layers, the request-id middleware and the router in front of Socket.IO,
+    none of which does anything for it, and every one of them stays on the connection's task
+    for as long as it is open: work at each of thousands of connections, memory for each idle
+    one, and a wrapper around every frame sent. Here such a connection only gets its request
+    id, as ``RequestId`` gives it; HTTP, the polling transport included, takes the full stack.
+    """
+
+    sockets: ASGIApp | None = None  # the Socket.IO server's ASGI app, set by create_app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        sockets = self.sockets
+        if (
+            sockets is not None
+            and scope["type"] == "websocket"
+            and scope["path"].startswith(_SOCKETS_PREFIX)
+        ):
+            token = request_id.set(id_for(scope))
+            try:
+                await sockets(scope, receive, send)
+            finally:
+                request_id.reset(token)
+            return
+        await super().__call__(scope, receive, send)
+
+
+_SOCKETS_PREFIX = f"/{SOCKETIO_PATH}/"
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -58,7 +93,7 @@ def create_app(settings: Settings) -> FastAPI:
                 await redis.aclose()
             await ctx.engine.dispose()
 
-    app = FastAPI(
+    app = App(
         title="sourcevault",
         version=__version__,
         description="Shared vaults of research sources, live to every member.",
@@ -86,6 +121,7 @@ def create_app(settings: Settings) -> FastAPI:
         return Response(generate_latest(ctx.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     app.add_middleware(_SocketIO, sio=realtime.sio)
+    app.sockets = socketio.ASGIApp(realtime.sio, socketio_path=SOCKETIO_PATH)
     app.add_middleware(RequestId)
     return app
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
-import uuid
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -23,6 +23,7 @@ from typing import IO, Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 HEADER = "x-request-id"
+_HEADER_BYTES = HEADER.encode()
 _VALID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
 request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 
@@ -91,8 +92,20 @@ def configure(level: int = logging.INFO, stream: IO[str] | None = None) -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
+def id_for(scope: Scope) -> str:
+    """The request id of an HTTP request or WebSocket connection: the client's
+    ``X-Request-ID`` when it is a sane one, a new one otherwise."""
+    for name, value in scope.get("headers", []):
+        if name == _HEADER_BYTES:
+            given: str = value.decode("latin-1")
+            if _VALID.fullmatch(given):
+                return given
+            break
+    return _new_id()
+
+
 def _new_id() -> str:
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()
 
 
 class RequestId:
@@ -105,12 +118,7 @@ class RequestId:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        given = None
-        for name, value in scope.get("headers", []):
-            if name == HEADER.encode():
-                given = value.decode("latin-1")
-                break
-        rid = given if given is not None and _VALID.fullmatch(given) else _new_id()
+        rid = id_for(scope)
         token = request_id.set(rid)
 
         async def send_with_id(message: Message) -> None:

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import time
 from collections.abc import Generator, Iterator
 from contextlib import contextmanager
@@ -50,6 +51,7 @@ from typing import Any
 
 from engineio import packet as eio_packet
 from engineio.async_drivers.asgi import WebSocket
+from engineio.async_drivers.asgi import translate_request as _stock_translate
 from socketio import packet as sio_packet
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
@@ -78,6 +80,13 @@ class DirectWebSocketProtocol(WebSocketsSansIOProtocol):
         scope = getattr(self, "scope", None)  # only an accepted handshake has one
         if scope is not None:  # the app's task is created but has not run yet
             scope["extensions"][_EXTENSION] = self
+
+    def start_keepalive(self) -> None:
+        """Called once the handshake's response is written; the request and the response
+        (their headers, 2.5 KB) are not needed after that, and would stay for as long as the
+        connection is open."""
+        super().start_keepalive()
+        self.request = self.response = None  # type: ignore[assignment]
 
     def _closed(self) -> bool:
         return bool(
@@ -202,6 +211,82 @@ class FastWebSocket(WebSocket):  # type: ignore[misc]
             self.blocked = False
 
 
+class _NoBody:
+    """A WebSocket handshake's ``wsgi.input``: it has no body."""
+
+    async def read(self, length: int | None = None) -> bytes:
+        return b""
+
+
+_NO_BODY = _NoBody()
+
+
+async def translate_request(scope: dict[str, Any], receive: Any, send: Any) -> dict[str, Any]:
+    """python-engineio's ASGI ``translate_request``, without its cost for a WebSocket.
+
+    The stock function defines a class for the request body each time it runs, and the
+    environ keeps it for as long as the connection is open (python-socketio keeps every
+    connection's environ): 2.5 KB and the time to build a class, per connection. A WebSocket
+    handshake has no body, so it gets one shared ``wsgi.input``; the environ is otherwise the
+    same key for key. HTTP requests (the polling transport) take the stock function."""
+    if scope["type"] != "websocket":
+        return await _stock_translate(scope, receive, send)  # type: ignore[no-any-return]
+    event = await receive()
+    if event["type"] != "websocket.connect":
+        return {}
+    path = scope["path"]
+    raw_uri = path
+    query_string = ""
+    if scope.get("query_string"):
+        try:
+            query_string = scope["query_string"].decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            raw_uri += "?" + query_string
+    environ: dict[str, Any] = {
+        "wsgi.input": _NO_BODY,
+        "wsgi.errors": sys.stderr,
+        "wsgi.version": (1, 0),
+        "wsgi.async": True,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+        "SERVER_SOFTWARE": "asgi",
+        "REQUEST_METHOD": scope.get("method", "GET"),
+        "PATH_INFO": path,
+        "QUERY_STRING": query_string,
+        "RAW_URI": raw_uri,
+        "SCRIPT_NAME": "",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "REMOTE_PORT": "0",
+        "SERVER_NAME": "asgi",
+        "SERVER_PORT": "0",
+        "asgi.receive": receive,
+        "asgi.send": send,
+        "asgi.scope": scope,
+    }
+    for raw_name, raw_value in scope["headers"]:
+        try:
+            name = raw_name.upper().decode("utf-8")
+            value = raw_value.decode("utf-8")
+        except UnicodeDecodeError:  # skipped, as the stock function does
+            continue
+        if name == "CONTENT-TYPE":
+            environ["CONTENT_TYPE"] = value
+            continue
+        if name == "CONTENT-LENGTH":
+            environ["CONTENT_LENGTH"] = value
+            continue
+        key = "HTTP_" + name.replace("-", "_")
+        if key in environ:
+            value = f"{environ[key]},{value}"
+        environ[key] = value
+    environ["wsgi.url_scheme"] = environ.get("HTTP_X_FORWARDED_PROTO", "http")
+    return environ
+
+
 _done = asyncio.Future.done
 
 
@@ -225,7 +310,11 @@ class FastEmit:
         super().initialize()  # type: ignore[misc]
         eio = self.server.eio
         # Per server, not the driver module's shared table: other servers keep the stock class.
-        eio._async = {**eio._async, "websocket": FastWebSocket}
+        eio._async = {
+            **eio._async,
+            "websocket": FastWebSocket,
+            "translate_request": translate_request,
+        }
 
     @contextmanager
     def corked(self) -> Iterator[None]:

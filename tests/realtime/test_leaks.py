@@ -32,7 +32,7 @@ def footprint(server: LiveServer) -> dict[str, Any]:
         "expiry timers": len(realtime._expiry),
         "environ": len(realtime.sio.environ),
         "tasks": len(asyncio.all_tasks()),
-        "ping tasks": len(realtime.sio.eio.ping_tasks),
+        "ping timers": len(realtime.sio.eio.ping_timers),
     }
 
 

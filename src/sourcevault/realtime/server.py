@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import engineio
 import socketio
+from engineio import packet as eio_packet
 from pydantic import BaseModel, ValidationError
 from socketio import packet as sio_packet
 
@@ -74,30 +75,45 @@ class Conn:
 
 
 class _EngineServer(engineio.AsyncServer):  # type: ignore[misc]
-    """python-engineio's server, minus one leak: a socket's pending ping task sleeps out the
-    whole ping interval after the socket closes, holding the socket (and its queue) for up to
-    25 s. Under connection churn they pile up; here the task is cancelled at disconnect."""
+    """python-engineio's server, pinging each socket from a timer instead of a task.
+
+    python-engineio starts a task per socket that sleeps out the ping interval, then sends a
+    PING (``AsyncSocket._send_ping``), again after every PONG. Here that is one timer handle,
+    which does what the task does after its sleep: a task, its coroutine and its sleep cost
+    about 1.5 KB per idle connection, a handle a tenth of that. And a task left sleeping after
+    its socket closed held the socket, and its queue, for up to 25 s; the timer is cancelled
+    at disconnect. Written against python-engineio 4.12-4.15 (``schedule_ping`` calls
+    ``start_background_task(self._send_ping)``); the heartbeat tests show pings go out and a
+    peer that stops answering them is dropped.
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.ping_tasks: dict[str, asyncio.Task[Any]] = {}
+        self.ping_timers: dict[str, asyncio.TimerHandle] = {}
 
     def start_background_task(self, target: Any, *args: Any, **kwargs: Any) -> Any:
-        task = super().start_background_task(target, *args, **kwargs)
         sock = getattr(target, "__self__", None)
-        if getattr(target, "__name__", "") == "_send_ping" and sock is not None:
-            self.ping_tasks[sock.sid] = task
-            task.add_done_callback(lambda t, sid=sock.sid: self._forget_ping(sid, t))
-        return task
+        if getattr(target, "__name__", "") != "_send_ping" or sock is None:
+            return super().start_background_task(target, *args, **kwargs)
+        loop = asyncio.get_running_loop()
+        old = self.ping_timers.get(sock.sid)
+        if old is not None:
+            old.cancel()
+        timer = loop.call_later(self.ping_interval, self._ping, sock)
+        self.ping_timers[sock.sid] = timer
+        return timer
 
-    def _forget_ping(self, sid: str, task: asyncio.Task[Any]) -> None:
-        if self.ping_tasks.get(sid) is task:
-            del self.ping_tasks[sid]
+    def _ping(self, sock: Any) -> None:
+        """``AsyncSocket._send_ping`` after its sleep (its ``send`` only queues the packet)."""
+        self.ping_timers.pop(sock.sid, None)
+        if not sock.closing and not sock.closed:
+            sock.last_ping = time.time()
+            sock.queue.put_nowait(eio_packet.Packet(eio_packet.PING))
 
     def cancel_ping(self, sid: str) -> None:
-        task = self.ping_tasks.pop(sid, None)
-        if task is not None and task is not asyncio.current_task():
-            task.cancel()
+        timer = self.ping_timers.pop(sid, None)
+        if timer is not None:
+            timer.cancel()
 
 
 class SocketServer(socketio.AsyncServer):  # type: ignore[misc]

@@ -54,8 +54,7 @@ async def current_principal(request: Request, ctx: Ctx) -> Principal:
     via_cookie = token is None
     if via_cookie:
         token = request.cookies.get(COOKIE_NAME)
-    async with ctx.sessionmaker() as session:
-        principal = await resolve(session, token)
+    principal = await resolve(ctx, token)
     if principal is None:
         raise Unauthorized()
     if via_cookie and request.method in UNSAFE_METHODS:

@@ -6,9 +6,8 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from sourcevault.auth.models import AuthSession, User
 from sourcevault.auth.passwords import hash_password, verify_password
@@ -68,23 +67,33 @@ async def open_session(ctx: Context, user: User, kind: str) -> tuple[str, Princi
     return token, Principal(user.id, user.name, user.email, row.id, expires_at)
 
 
-async def resolve(session: AsyncSession, token: str | None) -> Principal | None:
-    """The caller behind a secret, if its session exists and has not expired."""
+# The token lookup runs at every REST request and every socket connection. Built once, as a
+# Core statement: SQLAlchemy finds it in its compiled cache without building the expression
+# again, and the row comes back as plain values, no ORM objects to load and throw away.
+_SESSIONS = AuthSession.__table__
+_USERS = User.__table__
+_RESOLVE = (
+    select(_USERS.c.id, _USERS.c.name, _USERS.c.email, _SESSIONS.c.id, _SESSIONS.c.expires_at)
+    .select_from(_SESSIONS.join(_USERS, _USERS.c.id == _SESSIONS.c.user_id))
+    .where(_SESSIONS.c.token_hash == bindparam("token_hash"))
+)
+
+
+async def resolve(ctx: Context, token: str | None) -> Principal | None:
+    """The caller behind a secret, if its session exists and has not expired.
+
+    One statement on a connection of ``ctx.lookups`` (no ORM session, and on SQLite no
+    transaction around it: a single SELECT reads one snapshot by itself)."""
     if not token or len(token) > 256:
         return None
-    row = (
-        await session.execute(
-            select(AuthSession, User)
-            .join(User, User.id == AuthSession.user_id)
-            .where(AuthSession.token_hash == hash_token(token))
-        )
-    ).first()
+    async with ctx.lookups.connect() as connection:
+        row = (await connection.execute(_RESOLVE, {"token_hash": hash_token(token)})).first()
     if row is None:
         return None
-    auth, user = row
-    if auth.expires_at <= utcnow():
+    user_id, name, email, session_id, expires_at = row
+    if expires_at <= utcnow():
         return None
-    return Principal(user.id, user.name, user.email, auth.id, auth.expires_at)
+    return Principal(user_id, name, email, session_id, expires_at)
 
 
 async def logout(ctx: Context, principal: Principal) -> None:

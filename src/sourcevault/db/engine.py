@@ -19,6 +19,9 @@ from sourcevault.db import sqlite
 # A session whose transaction will write: on SQLite it begins with BEGIN IMMEDIATE so two
 # writers queue on the database lock instead of deadlocking on a lock upgrade.
 WRITE = {"sourcevault_write": True}
+# An engine whose connections each run one statement, a read, and are given back: on SQLite
+# no BEGIN is sent for it (a single SELECT reads one snapshot by itself).
+ONE_STATEMENT = {"sourcevault_one_statement": True}
 
 
 def build_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -47,8 +50,10 @@ def _sqlite_transactions(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(conn: Any) -> None:
-        write = conn.get_execution_options().get("sourcevault_write")
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        options = conn.get_execution_options()
+        if options.get("sourcevault_one_statement"):
+            return
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("sourcevault_write") else "BEGIN")
 
 
 def build_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -14,14 +14,14 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sourcevault.audit.models import AuditEvent
 from sourcevault.auth.principal import Principal
 from sourcevault.context import Context
 from sourcevault.db.base import iso, utcnow
-from sourcevault.db.engine import write_session
+from sourcevault.db.engine import read_session, write_session
 from sourcevault.errors import NotFound
 from sourcevault.realtime.broadcaster import Event, Notice, Outbox, deliver
 from sourcevault.vaults.models import Membership, Vault
@@ -109,22 +109,41 @@ async def list_events(
     return list(rows[:limit]), len(rows) > limit
 
 
+# A joining member's role and the vault's seq: built once, run at every vault:join.
+_MEMBERSHIPS = Membership.__table__
+_VAULTS = Vault.__table__
+_ROLE_AND_SEQ = (
+    select(_MEMBERSHIPS.c.role, _VAULTS.c.seq)
+    .select_from(_MEMBERSHIPS.join(_VAULTS, _VAULTS.c.id == _MEMBERSHIPS.c.vault_id))
+    .where(
+        _MEMBERSHIPS.c.vault_id == bindparam("vault_id"),
+        _MEMBERSHIPS.c.user_id == bindparam("user_id"),
+    )
+)
+
+
 async def catch_up(
-    session: AsyncSession, user_id: str, vault_id: str, after: int | None, limit: int
+    ctx: Context, user_id: str, vault_id: str, after: int | None, limit: int
 ) -> tuple[Role, int, list[Event], bool]:
     """For a joining socket, from one snapshot: its role, the vault's ``seq``, and the events
-    after ``after`` (none when ``after`` is None), at most ``limit``, and whether more exist."""
-    row = (
-        await session.execute(
-            select(Membership.role, Vault.seq)
-            .join(Vault, Vault.id == Membership.vault_id)
-            .where(Membership.vault_id == vault_id, Membership.user_id == user_id)
-        )
-    ).first()
+    after ``after`` (none when ``after`` is None), at most ``limit``, and whether more exist.
+
+    Without ``after`` that is one statement, run on ``ctx.lookups``; with it, the events are
+    read in the same read transaction as the role and the seq."""
+    params = {"vault_id": vault_id, "user_id": user_id}
+    if after is None:
+        async with ctx.lookups.connect() as connection:
+            row = (await connection.execute(_ROLE_AND_SEQ, params)).first()
+        return (*_role_and_seq(row), [], False)
+    async with read_session(ctx.sessionmaker) as session:
+        connection = await session.connection()
+        row = (await connection.execute(_ROLE_AND_SEQ, params)).first()
+        role, seq = _role_and_seq(row)
+        events, has_more = await list_events(session, vault_id, after, limit)
+    return role, seq, events, has_more
+
+
+def _role_and_seq(row: Any) -> tuple[Role, int]:
     if row is None:
         raise NotFound("Vault not found")
-    role, seq = Role(row[0]), int(row[1])
-    if after is None:
-        return role, seq, [], False
-    events, has_more = await list_events(session, vault_id, after, limit)
-    return role, seq, events, has_more
+    return Role(row[0]), int(row[1])

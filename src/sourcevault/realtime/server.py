@@ -28,7 +28,6 @@ from sourcevault.auth.principal import Principal
 from sourcevault.auth.service import resolve
 from sourcevault.context import Context
 from sourcevault.db.base import utcnow
-from sourcevault.db.engine import read_session
 from sourcevault.errors import (
     AccessDenied,
     AppError,
@@ -263,8 +262,7 @@ class Realtime:
             token = _cookie(environ.get("HTTP_COOKIE", ""))
         principal = None
         if token:
-            async with self.ctx.sessionmaker() as session:
-                principal = await resolve(session, token)
+            principal = await resolve(self.ctx, token)
         if principal is None:
             error = Unauthorized("A valid session or token is required")
             self.ctx.metrics.refused("unauthorized")
@@ -369,10 +367,9 @@ class Realtime:
         room = vault_room(data.vault_id)
         await self.sio.enter_room(sid, room)
         try:
-            async with read_session(self.ctx.sessionmaker) as session:
-                role, seq, missed, has_more = await catch_up(
-                    session, user.user_id, data.vault_id, data.after, MISSED_LIMIT
-                )
+            role, seq, missed, has_more = await catch_up(
+                self.ctx, user.user_id, data.vault_id, data.after, MISSED_LIMIT
+            )
         except NotFound:
             await self.sio.leave_room(sid, room)
             raise AccessDenied() from None

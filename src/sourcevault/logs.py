@@ -23,6 +23,8 @@ from typing import IO, Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 HEADER = "x-request-id"
+# The logger of the WebSocket protocol ``serve`` runs (realtime/fastpath.py), under uvicorn's.
+WEBSOCKET_LOGGER = "uvicorn.error.websocket"
 _HEADER_BYTES = HEADER.encode()
 _VALID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
 request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
@@ -90,6 +92,10 @@ def configure(level: int = logging.INFO, stream: IO[str] | None = None) -> None:
     # level; giving them one keeps their lines in this format, and their chatter out.
     for name in ("socketio.server", "engineio.server", "socketio.client", "engineio.client"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # uvicorn's line per accepted WebSocket: one per socket, thousands a second when clients
+    # come back after a restart, and about a tenth of the server's time per connection (the
+    # record, its JSON, the write). /metrics counts connections; errors are still logged.
+    logging.getLogger(WEBSOCKET_LOGGER).setLevel(logging.WARNING)
 
 
 def id_for(scope: Scope) -> str:

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -324,10 +324,17 @@ async def until_status(url: str, status: int, timeout: float = 15.0) -> httpx.Re
 
 async def until_logged(instance: Instance, needle: str, timeout: float = 15.0) -> dict[str, Any]:
     """The first log line of ``instance`` whose message contains ``needle``."""
+    return await until_line(instance, lambda line: needle in line["message"], timeout)
+
+
+async def until_line(
+    instance: Instance, match: Callable[[dict[str, Any]], bool], timeout: float = 15.0
+) -> dict[str, Any]:
+    """The first log line of ``instance`` that ``match`` accepts (the log is a file: polled)."""
     async with asyncio.timeout(timeout):
         while True:
             for line in instance.lines():
-                if needle in line["message"]:
+                if match(line):
                     return line
             await asyncio.sleep(0.05)
 

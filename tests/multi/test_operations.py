@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from tests.factories import Team
-from tests.multi.cluster import Instance, until_logged
+from tests.multi.cluster import Instance, until_line, until_logged
+from tests.realtime.sockets import Socket
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -30,6 +31,22 @@ async def test_logs_are_json_lines_carrying_the_request_id(
     assert any(
         "GET /api/vaults HTTP/1.1" in x["message"] and '" 200' in x["message"] for x in lines
     )
+
+
+async def test_socket_handshakes_are_not_logged_one_line_each(
+    pair: list[Instance], team: Team
+) -> None:
+    a, _b = pair
+    socket = await Socket(a.url, team.viewer.token).connect()
+    try:
+        await socket.join(team.vault_id)
+        rid = f"ops-{uuid.uuid4().hex[:12]}"
+        await team.owner.http.get("/api/vaults", headers={"X-Request-ID": rid})
+        # Logged after the handshake's line would have been: nothing is still to come.
+        await until_line(a, lambda line: line.get("requestId") == rid)
+        assert not [x for x in a.lines() if "WebSocket /socket.io/" in x["message"]]
+    finally:
+        await socket.close()
 
 
 async def test_readiness_covers_the_database_and_redis(pair: list[Instance]) -> None:

@@ -57,11 +57,14 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
+from sourcevault.logs import WEBSOCKET_LOGGER
+
 log = logging.getLogger(__name__)
 _ATTR = "_sourcevault_ws"  # where a socket keeps its FastWebSocket while it is open
 _EXTENSION = "sourcevault.frames"  # the scope extension DirectWebSocketProtocol adds
 # The most a socket's frames corked in one scope hold before they are written.
 CORK_BYTES = 64 * 1024
+_connections_log = logging.getLogger(WEBSOCKET_LOGGER)
 # What ``sourcevault serve`` passes to uvicorn as ``ws``.
 WS_PROTOCOL = "sourcevault.realtime.fastpath:DirectWebSocketProtocol"
 
@@ -70,10 +73,16 @@ class DirectWebSocketProtocol(WebSocketsSansIOProtocol):
     """uvicorn's websockets-sansio protocol, offering the app to write a finished frame.
 
     It puts itself in the connection's ASGI scope (``extensions["sourcevault.frames"]``),
-    where ``FastWebSocket`` finds it."""
+    where ``FastWebSocket`` finds it. It logs to ``logs.WEBSOCKET_LOGGER``, a child of uvicorn's
+    ``uvicorn.error``: records reach the same handlers, and ``sourcevault serve`` keeps that
+    logger's line per accepted handshake out (logs.configure)."""
 
     _corked: list[bytes] | None = None  # frames taken in this cork scope, not yet written
     _corked_bytes = 0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.logger = _connections_log
 
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)

@@ -129,6 +129,7 @@ async def bare_socket(server: LiveServer, token: str, vault_id: str) -> ClientCo
         sock=sock,
         max_queue=1,
         compression=None,
+        ping_interval=None,  # Engine.IO pings; no websocket keepalive task of the client's own
     )
     assert str(await ws.recv()).startswith("0")  # Engine.IO open
     await ws.send("40" + json.dumps({"token": token}))

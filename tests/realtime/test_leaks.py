@@ -11,9 +11,10 @@ import pytest
 
 from tests.factories import Team
 from tests.live import LiveServer
-from tests.realtime.sockets import Socket
+from tests.realtime.sockets import Socket, bare_socket
 
 CYCLES = 500
+IDLE = 20
 
 
 @pytest.fixture
@@ -76,3 +77,28 @@ async def test_connect_join_disconnect_cycles_leave_nothing_behind(
         await sock.join(team.vault_id)
         await sock.close()
     assert await settled(server, baseline) == baseline
+
+
+async def test_an_idle_joined_connection_holds_one_task(server: LiveServer, team: Team) -> None:
+    """Its websocket's: no writer, reader, timeout or ping task per socket (the bare clients
+    themselves run none)."""
+    warm = await bare_socket(server, team.owner.token, team.vault_id)
+    baseline = await quiet_tasks()
+    sockets = [await bare_socket(server, team.viewer.token, team.vault_id) for _ in range(IDLE)]
+    try:
+        assert await quiet_tasks() == baseline + IDLE
+    finally:
+        for ws in [warm, *sockets]:
+            await ws.close()
+
+
+async def quiet_tasks() -> int:
+    """The number of tasks once it has stopped changing (handshakes finish in the background)."""
+    previous = -1
+    for _ in range(100):
+        now = len(asyncio.all_tasks())
+        if now == previous:
+            return now
+        previous = now
+        await asyncio.sleep(0.1)
+    return previous

@@ -49,13 +49,14 @@ from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import engineio
 from engineio import packet as eio_packet
 from engineio.async_drivers.asgi import WebSocket
 from engineio.async_drivers.asgi import translate_request as _stock_translate
 from socketio import packet as sio_packet
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
-from websockets.protocol import State
+from websockets.protocol import Protocol, State
 
 from sourcevault.logs import WEBSOCKET_LOGGER
 
@@ -93,9 +94,15 @@ class DirectWebSocketProtocol(WebSocketsSansIOProtocol):
     def start_keepalive(self) -> None:
         """Called once the handshake's response is written; the request and the response
         (their headers, 2.5 KB) are not needed after that, and would stay for as long as the
-        connection is open."""
+        connection is open: here, and in the frame of websockets' handshake parser (a
+        generator that goes on parsing frames), which is replaced by a frame parser, as
+        websockets itself replaces it when a connection closes."""
         super().start_keepalive()
         self.request = self.response = None  # type: ignore[assignment]
+        conn = self.conn
+        if not conn.reader.buffer:  # between frames, nothing read ahead: a fresh frame parser
+            conn.parser = Protocol.parse(conn)  # whose frame no longer holds the request
+            next(conn.parser)
 
     def _closed(self) -> bool:
         return bool(
@@ -161,13 +168,41 @@ class Cork:
 _finishing: set[asyncio.Task[None]] = set()
 
 
+def _message(pkt: eio_packet.Packet) -> dict[str, Any]:
+    """An Engine.IO packet as the ASGI ``websocket.send`` message that carries it."""
+    encoded = pkt.encode()
+    if isinstance(encoded, bytes):
+        return {"type": "websocket.send", "bytes": encoded, "text": None}
+    return {"type": "websocket.send", "bytes": None, "text": encoded}
+
+
 class FastWebSocket(WebSocket):  # type: ignore[misc]
-    """The ASGI driver's websocket, known to its Engine.IO socket and able to write at once."""
+    """The ASGI driver's websocket, known to its Engine.IO socket and able to write at once.
+
+    A socket that opens on the websocket transport (every client started with
+    ``transports: ["websocket"]``, the Python client, the benchmark's) is served by
+    ``_serve``, in place of python-engineio's ``AsyncSocket._websocket_handler``; a socket
+    upgrading from polling keeps that handler. The stock handler runs a writer task per
+    socket, parked on an ``asyncio.Queue`` through ``asyncio.wait_for`` (a task of its own
+    each time), and reads each message through ``wait_for`` on yet another task: four tasks,
+    two timers and a queue for every idle connection, and a task woken per packet sent.
+    ``_serve`` reads in the connection's own task, and swaps the socket's queue for a
+    ``DirectQueue``, which writes a packet at once when nothing is ahead of it and starts a
+    writer task only while packets wait. The stock reader also gave up after a ping interval
+    plus a ping timeout of silence; here a silent peer is found by python-engineio's service
+    task, which closes its socket once a ping goes unanswered for the ping timeout, and
+    whenever a socket closes (``SocketServer._handle_eio_disconnect``) its websocket is
+    closed after the packets its ``close`` sends (``close_transport``)."""
 
     def __init__(self, handler: Any, server: Any) -> None:
         super().__init__(handler, server)
-        self.blocked = False  # a direct write is waiting for the transport to drain
+        self.pending: asyncio.Task[None] | None = None  # a direct write waiting to drain
         self.frames: DirectWebSocketProtocol | None = None
+
+    @property
+    def blocked(self) -> bool:
+        """A direct write is waiting for the transport to drain."""
+        return self.pending is not None
 
     async def __call__(self, environ: dict[str, Any]) -> Any:
         scope = environ.get("asgi.scope") or {}
@@ -176,10 +211,46 @@ class FastWebSocket(WebSocket):  # type: ignore[misc]
         if sock is not None:
             setattr(sock, _ATTR, self)
         try:
-            return await super().__call__(environ)
+            if sock is None or sock.connected:  # an upgrade from polling: the stock handler
+                return await super().__call__(environ)
+            self.asgi_receive = environ["asgi.receive"]
+            self.asgi_send = environ["asgi.send"]
+            await self.asgi_send({"type": "websocket.accept"})
+            await self._serve(sock)
+            return ""
         finally:
             if sock is not None and getattr(sock, _ATTR, None) is self:
                 delattr(sock, _ATTR)
+
+    async def _serve(self, sock: Any) -> None:
+        """``AsyncSocket._websocket_handler`` for a socket that opened on this websocket, read
+        for read and close for close, with the writing done by a ``DirectQueue``."""
+        server = sock.server
+        sock.connected = True
+        sock.upgraded = True
+        queue = DirectQueue(self, sock.queue)  # takes over what is queued (the OPEN packet)
+        sock.queue = queue
+        limit = server.max_http_buffer_size
+        try:
+            while True:
+                try:
+                    data = await self.wait()
+                except OSError:  # the peer is gone, or the websocket was closed
+                    break
+                if data is None or len(data) > limit:
+                    break
+                try:
+                    await sock.receive(eio_packet.Packet(encoded_packet=data))
+                except engineio.exceptions.UnknownPacketError:
+                    pass
+                except engineio.exceptions.SocketIsClosedError:
+                    break
+                except Exception:  # as the stock handler: logged, and the connection stays
+                    server.logger.exception("Unknown receive error")
+        finally:
+            queue.put_nowait(None)  # what is queued is written, then the websocket closed
+            await queue.join()
+            await sock.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
 
     def write_now(self, message: dict[str, Any]) -> None:
         """Hand an ASGI ``websocket.send`` message to ``send``; if that has to wait, finish it
@@ -191,8 +262,8 @@ class FastWebSocket(WebSocket):  # type: ignore[misc]
             return
         except Exception:  # the peer is gone; its reader notices and cleans up
             return
-        self.blocked = True
         task = asyncio.ensure_future(self._finish(coro, waiting))
+        self.pending = task
         _finishing.add(task)
         task.add_done_callback(_finishing.discard)
 
@@ -217,7 +288,108 @@ class FastWebSocket(WebSocket):  # type: ignore[misc]
         except Exception:  # the peer went away while we waited; its reader cleans up
             log.debug("a blocked websocket write ended in an error", exc_info=True)
         finally:
-            self.blocked = False
+            self.pending = None
+
+
+def close_transport(sock: Any) -> None:
+    """The Engine.IO socket ``sock`` is closing: if ``FastWebSocket._serve`` serves it, close
+    its websocket once what its ``close`` sends is written (python-engineio leaves the
+    websocket open, for the client to close or for the stock reader's timeout)."""
+    queue = getattr(sock, "queue", None)
+    if type(queue) is DirectQueue:
+        queue.close_soon()
+
+
+class DirectQueue:
+    """The Engine.IO socket's send queue, for a socket ``FastWebSocket._serve`` serves.
+
+    It has what python-engineio, python-socketio and this package use of the socket's
+    ``asyncio.Queue`` (``put``, ``put_nowait``, ``get_nowait``, ``qsize``, ``empty``,
+    ``task_done``, ``join``), with the same meaning: packets leave in the order they are put,
+    ``None`` means "write what is queued, then close the websocket", ``qsize`` counts what
+    waits (``SocketServer._backlogged`` drops a reader past its bound). A packet put while
+    nothing waits and no write is pending is written at once, after whatever the fast path
+    has corked for the socket; otherwise it waits for a writer task, which lives only until
+    the queue is empty."""
+
+    __slots__ = ("_closed", "_items", "_writer", "_ws")
+
+    def __init__(self, ws: FastWebSocket, queued: asyncio.Queue[Any]) -> None:
+        self._ws = ws
+        self._items: list[Any] = []  # rarely more than empty: a deque is ten times the size
+        self._writer: asyncio.Task[None] | None = None
+        self._closed = False
+        while not queued.empty():
+            self.put_nowait(queued.get_nowait())
+
+    def idle(self) -> bool:
+        """Nothing waits to be written and no write is pending: a frame may go straight out."""
+        return not self._items and self._writer is None and self._ws.pending is None
+
+    def qsize(self) -> int:
+        return len(self._items)
+
+    def empty(self) -> bool:
+        return not self._items
+
+    def put_nowait(self, pkt: Any) -> None:
+        if self._closed:
+            return  # the websocket is closed or closing: nothing more goes out
+        if pkt is not None and self.idle():
+            ws = self._ws
+            if ws.frames is not None:
+                ws.frames.uncork()  # what the fast path corked goes first
+            ws.write_now(_message(pkt))
+            return
+        self._items.append(pkt)
+        if self._writer is None:
+            self._writer = asyncio.ensure_future(self._write())
+
+    async def put(self, pkt: Any) -> None:
+        self.put_nowait(pkt)
+
+    def close_soon(self) -> None:
+        """Close the websocket after what is put in this turn of the loop (the socket is
+        closing: its ``close`` may still put an Engine.IO CLOSE packet)."""
+        asyncio.get_running_loop().call_soon(self.put_nowait, None)
+
+    def get_nowait(self) -> Any:
+        if not self._items:
+            raise asyncio.QueueEmpty
+        return self._items.pop(0)
+
+    def task_done(self) -> None:
+        pass
+
+    async def join(self) -> None:
+        """Until everything put has been written (or the peer has gone)."""
+        ws = self._ws
+        while self._writer is not None or ws.pending is not None:
+            await asyncio.wait([t for t in (self._writer, ws.pending) if t is not None])
+
+    async def _write(self) -> None:
+        ws = self._ws
+        items = self._items
+        try:
+            while True:
+                if ws.pending is not None:  # a direct write is still draining: it goes first
+                    await asyncio.wait([ws.pending])
+                    continue
+                if not items:
+                    break
+                pkt = items.pop(0)
+                if pkt is None:
+                    self._closed = True
+                    items.clear()
+                    await ws.close()
+                    break
+                await ws.asgi_send(_message(pkt))
+        except Exception:  # the peer is gone: as the stock writer, close and stop
+            self._closed = True
+            items.clear()
+            await ws.close()
+        finally:
+            self._writer = None
 
 
 class _NoBody:
@@ -299,9 +471,12 @@ async def translate_request(scope: dict[str, Any], receive: Any, send: Any) -> d
 _done = asyncio.Future.done
 
 
-def _writer_idle(queue: asyncio.Queue[Any]) -> bool:
-    """Nothing queued, and the socket's writer parked on ``get()``: it holds no packet."""
-    return not queue._queue and not all(map(_done, queue._getters))  # type: ignore[attr-defined]
+def _writer_idle(queue: Any) -> bool:
+    """Nothing queued, and the socket's writer parked on ``get()``: it holds no packet (for a
+    ``DirectQueue``: nothing waits and nothing is being written)."""
+    if type(queue) is DirectQueue:
+        return queue.idle()
+    return not queue._queue and not all(map(_done, queue._getters))
 
 
 class FastEmit:

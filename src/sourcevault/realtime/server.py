@@ -43,6 +43,7 @@ from sourcevault.realtime.broadcaster import (
     user_room,
     vault_room,
 )
+from sourcevault.realtime.fastpath import close_transport
 from sourcevault.realtime.managers import SESSION_EXPIRED, LocalManager, RedisManager
 from sourcevault.realtime.schemas import (
     JoinIn,
@@ -138,6 +139,9 @@ class SocketServer(socketio.AsyncServer):  # type: ignore[misc]
             await super()._handle_eio_disconnect(eio_sid, reason)
         finally:
             self.eio.cancel_ping(eio_sid)
+            sock = self.eio.sockets.get(eio_sid)
+            if sock is not None:
+                close_transport(sock)
 
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
         try:

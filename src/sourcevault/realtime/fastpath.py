@@ -84,6 +84,7 @@ class DirectWebSocketProtocol(WebSocketsSansIOProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.logger = _connections_log
+        self.conn.logger = _connections_log  # websockets' own line: "connection open"
 
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)

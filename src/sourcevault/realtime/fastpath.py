@@ -86,6 +86,20 @@ class DirectWebSocketProtocol(WebSocketsSansIOProtocol):
         self.logger = _connections_log
         self.conn.logger = _connections_log  # websockets' own line: "connection open"
 
+    def connection_made(self, transport: Any) -> None:
+        """As uvicorn's, but the addresses come from the HTTP protocol that hands the
+        connection over (it is still the transport's protocol, and has just asked the socket
+        for them): asking again costs two system calls and a socket object each."""
+        http = transport.get_protocol()
+        if getattr(http, "scheme", None) not in ("http", "https"):
+            super().connection_made(transport)
+            return
+        self.connections.add(self)
+        self.transport = transport
+        self.server = http.server
+        self.client = http.client
+        self.scheme = "wss" if http.scheme == "https" else "ws"
+
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)
         scope = getattr(self, "scope", None)  # only an accepted handshake has one

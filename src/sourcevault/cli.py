@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sourcevault.auth.schemas import RegisterIn, UserOut
-from sourcevault.config import Settings, get_settings
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from sourcevault.auth.schemas import RegisterIn, UserOut
+    from sourcevault.config import Settings
+
+# Connections the kernel holds for ``serve`` until it accepts them (uvicorn's default).
+BACKLOG = 2048
 
 app = typer.Typer(
     help="sourcevault: shared vaults of research sources, live.",
@@ -30,6 +37,7 @@ def _fail(message: str) -> None:
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Apply the database migrations (creates the SQLite file if needed)."""
+    from sourcevault.config import get_settings
     from sourcevault.db.migrate import upgrade
 
     settings = get_settings()
@@ -44,9 +52,10 @@ def serve(
     demo: Annotated[bool, typer.Option(help="Create demo users when there are none.")] = False,
 ) -> None:
     """Serve REST, Socket.IO and the test page on one port."""
+    sock = _listen(host, port)  # first: see _listen
     import uvicorn
 
-    from sourcevault.app import create_app
+    from sourcevault.config import get_settings
     from sourcevault.db.migrate import is_migrated
 
     settings = get_settings()
@@ -61,12 +70,13 @@ def serve(
     from sourcevault import logs
 
     logs.configure()  # before create_app: python-socketio sets up its loggers when built
-    app = _with_demo(create_app(settings), demo)
+    app = _with_demo(build_app(settings), demo)
     _tune_gc()
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=host,
         port=port,
+        backlog=BACKLOG,
         loop="uvloop" if sys.platform != "win32" else "asyncio",
         ws="sourcevault.realtime.fastpath:DirectWebSocketProtocol",  # websockets-sansio + frames
         ws_per_message_deflate=False,
@@ -75,6 +85,35 @@ def serve(
         log_level="info",
         log_config=None,  # records go to the handler logs.configure() set up
     )
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def build_app(settings: Settings) -> FastAPI:
+    """The app ``serve`` runs (the benchmark's server adds a route to it)."""
+    from sourcevault.app import create_app
+
+    return create_app(settings)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, made before anything else is imported or checked.
+
+    Starting takes a second or more (imports, the migration check, the app). A client that
+    connects meanwhile, as every client does when it comes back after a restart, would be
+    refused and back off (socket.io-client's default backoff doubles from 1 s); with the
+    socket already listening, the kernel completes its connection and holds it, up to
+    ``BACKLOG`` of them, until the server accepts it."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets whose proto says TCP.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        _fail(f"cannot listen on {host}:{port} ({exc.strerror or exc})")
+    sock.listen(BACKLOG)
+    return sock
 
 
 def _tune_gc() -> None:
@@ -122,6 +161,8 @@ def user_create(
     """Create a user account (works even when sign-up is disabled)."""
     from pydantic import ValidationError
 
+    from sourcevault.auth.schemas import RegisterIn
+    from sourcevault.config import get_settings
     from sourcevault.errors import AppError
 
     try:

@@ -1,0 +1,68 @@
+"""``sourcevault serve`` listens before it starts: a client that connects while the server is
+still starting (as every client does when it comes back after a restart) is held by the kernel
+and answered once the app is up, not refused into its reconnect backoff."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.multi.cluster import SOURCEVAULT, STARTUP, free_port
+
+
+@pytest.fixture
+def backend() -> str:
+    return "sqlite"
+
+
+def connect_when_listening(port: int, proc: subprocess.Popen[bytes]) -> socket.socket:
+    """The first TCP connection the port accepts (a refused one is retried at once)."""
+    deadline = time.monotonic() + STARTUP
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"serve exited with {proc.returncode}")
+        try:
+            return socket.create_connection(("127.0.0.1", port), timeout=STARTUP)
+        except ConnectionRefusedError:
+            time.sleep(0.002)
+    raise RuntimeError(f"nothing listened on {port} within {STARTUP} s")
+
+
+def read_all(sock: socket.socket) -> bytes:
+    chunks = []
+    while chunk := sock.recv(65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_a_client_connecting_while_serve_starts_is_held_then_answered(
+    database_url: str, tmp_path: Path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOURCEVAULT_")}
+    env["SOURCEVAULT_DATABASE_URL"] = database_url
+    log = tmp_path / "serve.log"
+    port = free_port()
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [str(SOURCEVAULT), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            cwd=tmp_path,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        with connect_when_listening(port, proc) as sock:
+            started = "Application startup complete" in log.read_text()
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            response = read_all(sock)
+        assert not started  # connected while the app was still starting
+        assert response.startswith(b"HTTP/1.1 200"), response
+        assert response.endswith(b'{"status":"ok"}')
+    finally:
+        proc.terminate()
+        proc.wait(STARTUP)

@@ -11,6 +11,7 @@ import sqlite3
 
 import httpx
 import pytest
+from sqlalchemy import event
 
 from tests.factories import Team
 from tests.live import LiveServer
@@ -49,3 +50,19 @@ async def test_a_write_waiting_for_another_process_does_not_stop_the_server(
         if other.in_transaction:
             other.execute("ROLLBACK")
         other.close()
+
+
+async def test_sockets_connecting_at_once_reuse_the_pooled_connections(
+    server: LiveServer, team: Team
+) -> None:
+    """Fifty sockets authenticating and joining together open no database connection beyond
+    the one a lookup at a time needs (each opened connection costs a thread on SQLite)."""
+    opened = []
+    event.listen(server.ctx.engine.sync_engine, "connect", lambda *_: opened.append(1))
+    sockets = [Socket(server, team.viewer.token) for _ in range(50)]
+    try:
+        await asyncio.gather(*(s.connect() for s in sockets))
+        await asyncio.gather(*(s.join(team.vault_id) for s in sockets))
+        assert opened == []
+    finally:
+        await asyncio.gather(*(s.close() for s in sockets))

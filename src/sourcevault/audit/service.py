@@ -21,7 +21,7 @@ from sourcevault.audit.models import AuditEvent
 from sourcevault.auth.principal import Principal
 from sourcevault.context import Context
 from sourcevault.db.base import iso, utcnow
-from sourcevault.db.engine import read_session, write_session
+from sourcevault.db.engine import first_row, read_session, write_session
 from sourcevault.errors import NotFound
 from sourcevault.realtime.broadcaster import Event, Notice, Outbox, deliver
 from sourcevault.vaults.models import Membership, Vault
@@ -132,9 +132,7 @@ async def catch_up(
     read in the same read transaction as the role and the seq."""
     params = {"vault_id": vault_id, "user_id": user_id}
     if after is None:
-        async with ctx.lookups.connect() as connection:
-            row = (await connection.execute(_ROLE_AND_SEQ, params)).first()
-        return (*_role_and_seq(row), [], False)
+        return (*_role_and_seq(await first_row(ctx.lookups, _ROLE_AND_SEQ, params)), [], False)
     async with read_session(ctx.sessionmaker) as session:
         connection = await session.connection()
         row = (await connection.execute(_ROLE_AND_SEQ, params)).first()

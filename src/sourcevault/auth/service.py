@@ -15,7 +15,7 @@ from sourcevault.auth.principal import Principal
 from sourcevault.auth.schemas import LoginIn, RegisterIn, UserOut
 from sourcevault.context import Context
 from sourcevault.db.base import utcnow
-from sourcevault.db.engine import write_session
+from sourcevault.db.engine import first_row, write_session
 from sourcevault.errors import Conflict, Unauthorized
 from sourcevault.realtime.broadcaster import Outbox, deliver, session_expired
 
@@ -86,8 +86,7 @@ async def resolve(ctx: Context, token: str | None) -> Principal | None:
     transaction around it: a single SELECT reads one snapshot by itself)."""
     if not token or len(token) > 256:
         return None
-    async with ctx.lookups.connect() as connection:
-        row = (await connection.execute(_RESOLVE, {"token_hash": hash_token(token)})).first()
+    row = await first_row(ctx.lookups, _RESOLVE, {"token_hash": hash_token(token)})
     if row is None:
         return None
     user_id, name, email, session_id, expires_at = row

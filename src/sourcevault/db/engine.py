@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Executable, event
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -82,3 +82,27 @@ async def read_session(factory: async_sessionmaker[AsyncSession]) -> AsyncIterat
         if bind is not None and bind.dialect.name == "postgresql":
             await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         yield session
+
+
+async def first_row(
+    engine: AsyncEngine, statement: Executable, params: dict[str, Any]
+) -> tuple[Any, ...] | None:
+    """The first row of a one-statement read, on a connection of ``engine`` given straight back.
+
+    ``async with engine.connect()`` closes the connection in a task of its own, shielded from
+    cancellation, so a close that waits for the database server is never abandoned halfway.
+    On SQLite (db/sqlite.py) the close waits for nothing, and that task was the cost of a
+    token lookup: it suspended each lookup once more, and lookups overlapping there each held
+    a connection, overflowing the pool, which opened a connection (and its aiosqlite thread)
+    for each and closed it again. There the connection is closed in place; elsewhere the
+    stock way."""
+    if engine.dialect.name != "sqlite":
+        async with engine.connect() as connection:
+            row = (await connection.execute(statement, params)).first()
+    else:
+        connection = await engine.connect()
+        try:
+            row = (await connection.execute(statement, params)).first()
+        finally:
+            await connection.close()
+    return None if row is None else tuple(row)

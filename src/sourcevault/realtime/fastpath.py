@@ -85,6 +85,11 @@ class DirectWebSocketProtocol(WebSocketsSansIOProtocol):
         super().__init__(*args, **kwargs)
         self.logger = _connections_log
         self.conn.logger = _connections_log  # websockets' own line: "connection open"
+        # Kept for the connection's life: uvicorn's asyncio.Queue and asyncio.Event allocate
+        # four deques (3 KB) that a websocket with one reader has no use for.
+        self.queue = _Inbox()  # type: ignore[assignment]
+        self.writable = _Flag()
+        self.writable.set()
 
     def connection_made(self, transport: Any) -> None:
         """As uvicorn's, but the addresses come from the HTTP protocol that hands the
@@ -158,6 +163,51 @@ class DirectWebSocketProtocol(WebSocketsSansIOProtocol):
         frames, self._corked = self._corked, None
         if frames and not self._closed():
             self.transport.write(frames[0] if len(frames) == 1 else b"".join(frames))
+
+
+class _Inbox:
+    """A websocket's receive queue in uvicorn's protocol (``put_nowait``, ``get``, ``empty``):
+    a list and the one waiting reader, the ASGI app's ``receive``, which only one task calls
+    at a time (the socket's reader)."""
+
+    __slots__ = ("_items", "_waiter")
+
+    def __init__(self) -> None:
+        self._items: list[Any] = []
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put_nowait(self, item: Any) -> None:
+        self._items.append(item)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def empty(self) -> bool:
+        return not self._items
+
+    def qsize(self) -> int:
+        return len(self._items)
+
+    async def get(self) -> Any:
+        while not self._items:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiter = waiter
+            try:
+                await waiter
+            finally:
+                if self._waiter is waiter:
+                    self._waiter = None
+        return self._items.pop(0)
+
+
+class _Flag(asyncio.Event):
+    """``asyncio.Event`` keeping its waiters in a list (every use of them is append, remove
+    and iteration): an empty deque is ten times the size, for a flag that is rarely waited
+    on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._waiters: list[asyncio.Future[Any]] = []  # type: ignore[assignment]
 
 
 class Cork:

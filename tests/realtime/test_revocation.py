@@ -3,6 +3,9 @@ sockets at once, and a removed socket hears nothing more of the vault."""
 
 from __future__ import annotations
 
+import asyncio
+
+from sourcevault.realtime.server import _Deadlines
 from tests import factories
 from tests.conftest import make_settings
 from tests.factories import Team
@@ -113,4 +116,28 @@ async def test_a_session_expiring_disconnects_its_sockets_at_that_moment(
             finally:
                 await sock.close()
         assert server.app.state.realtime.conns == {}
-        assert server.app.state.realtime._expiry == {}
+        assert server.app.state.realtime._expiry.watched == {}
+
+
+async def test_each_session_expires_at_its_own_deadline_unless_its_sockets_left() -> None:
+    """The sessions' deadlines share one timer: they still fire in the order they fall due,
+    each once, and a session whose last socket left is not expired later."""
+    fired: list[str] = []
+    done = asyncio.Event()
+
+    def fire(session_id: str) -> None:
+        fired.append(session_id)
+        if session_id == "last":
+            done.set()
+
+    deadlines = _Deadlines(fire)
+    deadlines.watch("last", 0.15)
+    deadlines.watch("first", 0.05)
+    deadlines.watch("first", 0.05)  # a second socket of the same session
+    deadlines.watch("left", 0.02)
+    deadlines.watch("second", 0.1)
+    deadlines.unwatch("left")  # its only socket disconnected
+    deadlines.unwatch("first")  # one of two
+    await asyncio.wait_for(done.wait(), 5)
+    assert fired == ["first", "second", "last"]
+    assert deadlines.watched == {}

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from http.cookies import CookieError, SimpleCookie
@@ -114,6 +116,81 @@ class _EngineServer(engineio.AsyncServer):  # type: ignore[misc]
         timer = self.ping_timers.pop(sid, None)
         if timer is not None:
             timer.cancel()
+
+
+class _Deadlines:
+    """When each session with sockets in this process ends, on one timer.
+
+    A timer handle per session (0.6 KB under uvloop) stayed for the session's life, days, one
+    per connection when every connection has a session of its own. Here the deadlines are a
+    heap, and one timer is set for the earliest; a session watched again adds to its count of
+    sockets, and one no longer watched leaves a stale heap entry behind, skipped when it comes
+    up and swept when stale entries outnumber the live ones."""
+
+    def __init__(self, fire: Callable[[str], None]) -> None:
+        self.watched: dict[str, tuple[float, int]] = {}  # session: (loop time it ends, sockets)
+        self.heap: list[tuple[float, str]] = []
+        self._fire = fire
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = math.inf
+
+    def watch(self, session_id: str, seconds: float) -> None:
+        entry = self.watched.get(session_id)
+        if entry is not None:
+            self.watched[session_id] = (entry[0], entry[1] + 1)
+            return
+        loop = asyncio.get_running_loop()
+        at = loop.time() + max(0.0, seconds)
+        self.watched[session_id] = (at, 1)
+        heapq.heappush(self.heap, (at, session_id))
+        if at < self._timer_at:
+            self._arm(loop)
+
+    def unwatch(self, session_id: str) -> None:
+        entry = self.watched.get(session_id)
+        if entry is None:
+            return
+        if entry[1] > 1:
+            self.watched[session_id] = (entry[0], entry[1] - 1)
+            return
+        del self.watched[session_id]
+        if len(self.heap) > 2 * len(self.watched) + 64:  # mostly stale: keep the live ones
+            self.heap = [(at, sid) for sid, (at, _n) in self.watched.items()]
+            heapq.heapify(self.heap)
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer, self._timer_at = None, math.inf
+        self.watched.clear()
+        self.heap.clear()
+
+    def _live(self, at: float, session_id: str) -> bool:
+        entry = self.watched.get(session_id)
+        return entry is not None and entry[0] == at
+
+    def _arm(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The timer, set for the earliest live deadline (stale ones on top are dropped)."""
+        heap = self.heap
+        while heap and not self._live(*heap[0]):
+            heapq.heappop(heap)
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer, self._timer_at = None, math.inf
+        if heap:
+            self._timer_at = heap[0][0]
+            self._timer = loop.call_at(self._timer_at, self._due)
+
+    def _due(self) -> None:
+        self._timer, self._timer_at = None, math.inf
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        while self.heap and self.heap[0][0] <= now:
+            at, session_id = heapq.heappop(self.heap)
+            if self._live(at, session_id):
+                del self.watched[session_id]
+                self._fire(session_id)
+        self._arm(loop)
 
 
 class SocketServer(socketio.AsyncServer):  # type: ignore[misc]
@@ -235,7 +312,7 @@ class Realtime:
             transports=["polling", "websocket"],
         )
         self.conns: dict[str, Conn] = {}
-        self._expiry: dict[str, tuple[asyncio.TimerHandle, int]] = {}
+        self._expiry = _Deadlines(self._expire)
         self._register()
 
     # -- the broadcaster ---------------------------------------------------------------------
@@ -282,30 +359,14 @@ class Realtime:
             self._unwatch_expiry(conn.principal.session_id)
 
     def _watch_expiry(self, principal: Principal) -> None:
-        """One timer per session in this process, firing the moment the session ends."""
-        session_id = principal.session_id
-        if session_id in self._expiry:
-            handle, count = self._expiry[session_id]
-            self._expiry[session_id] = (handle, count + 1)
-            return
-        delay = max(0.0, (principal.expires_at - utcnow()).total_seconds())
-        loop = asyncio.get_running_loop()
-        handle = loop.call_later(delay, self._expire, session_id)
-        self._expiry[session_id] = (handle, 1)
+        """Each session with sockets here is expired the moment it ends (``_Deadlines``)."""
+        seconds = (principal.expires_at - utcnow()).total_seconds()
+        self._expiry.watch(principal.session_id, seconds)
 
     def _unwatch_expiry(self, session_id: str) -> None:
-        entry = self._expiry.get(session_id)
-        if entry is None:
-            return
-        handle, count = entry
-        if count <= 1:
-            handle.cancel()
-            del self._expiry[session_id]
-        else:
-            self._expiry[session_id] = (handle, count - 1)
+        self._expiry.unwatch(session_id)
 
     def _expire(self, session_id: str) -> None:
-        self._expiry.pop(session_id, None)
         task = asyncio.ensure_future(
             self.sio.manager.notify_local(
                 SESSION_EXPIRED, {"reason": "expired"}, session_room(session_id)
@@ -409,9 +470,7 @@ class Realtime:
         return {}
 
     async def shutdown(self) -> None:
-        for handle, _count in self._expiry.values():
-            handle.cancel()
-        self._expiry.clear()
+        self._expiry.close()
         await self.sio.shutdown()
 
 

@@ -30,7 +30,7 @@ def footprint(server: LiveServer) -> dict[str, Any]:
         "rooms": sorted(r for r in rooms if r is not None),
         "rooms by socket": len(realtime.sio.manager.rooms_of),
         "connections": len(realtime.conns),
-        "sessions watched for expiry": len(realtime._expiry.watched),
+        "sessions watched for expiry": len(realtime._expiry.sockets),
         "environ": len(realtime.sio.environ),
         "tasks": len(asyncio.all_tasks()),
         "ping timers": len(realtime.sio.eio.ping_timers),
@@ -77,8 +77,9 @@ async def test_connect_join_disconnect_cycles_leave_nothing_behind(
         await sock.join(team.vault_id)
         await sock.close()
     assert await settled(server, baseline) == baseline
-    deadlines = server.app.state.realtime._expiry
-    assert len(deadlines.heap) <= 2 * len(deadlines.watched) + 65  # stale entries are swept
+    realtime = server.app.state.realtime
+    for timers in (realtime._expiry.timers, realtime.sio.eio.ping_timers):
+        assert len(timers.heap) <= 2 * len(timers) + 65  # stale entries are swept
 
 
 async def test_an_idle_joined_connection_holds_one_task(server: LiveServer, team: Team) -> None:

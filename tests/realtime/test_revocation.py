@@ -116,7 +116,7 @@ async def test_a_session_expiring_disconnects_its_sockets_at_that_moment(
             finally:
                 await sock.close()
         assert server.app.state.realtime.conns == {}
-        assert server.app.state.realtime._expiry.watched == {}
+        assert server.app.state.realtime._expiry.sockets == {}
 
 
 async def test_each_session_expires_at_its_own_deadline_unless_its_sockets_left() -> None:
@@ -140,4 +140,4 @@ async def test_each_session_expires_at_its_own_deadline_unless_its_sockets_left(
     deadlines.unwatch("first")  # one of two
     await asyncio.wait_for(done.wait(), 5)
     assert fired == ["first", "second", "last"]
-    assert deadlines.watched == {}
+    assert deadlines.sockets == {}

@@ -77,102 +77,88 @@ class Conn:
 
 
 class _EngineServer(engineio.AsyncServer):  # type: ignore[misc]
-    """python-engineio's server, pinging each socket from a timer instead of a task.
+    """python-engineio's server, pinging each socket from one timer instead of a task each.
 
     python-engineio starts a task per socket that sleeps out the ping interval, then sends a
-    PING (``AsyncSocket._send_ping``), again after every PONG. Here that is one timer handle,
-    which does what the task does after its sleep: a task, its coroutine and its sleep cost
-    about 1.5 KB per idle connection, a handle a tenth of that. And a task left sleeping after
-    its socket closed held the socket, and its queue, for up to 25 s; the timer is cancelled
-    at disconnect. Written against python-engineio 4.12-4.15 (``schedule_ping`` calls
-    ``start_background_task(self._send_ping)``); the heartbeat tests show pings go out and a
-    peer that stops answering them is dropped.
+    PING (``AsyncSocket._send_ping``), again after every PONG: a task, its coroutine and its
+    sleep for every idle connection. Here each socket's next ping is a deadline on one
+    ``_Timers``, which does what the task does after its sleep. And a task left sleeping after
+    its socket closed held the socket, and its queue, for up to 25 s; the deadline is
+    cancelled at disconnect. Written against python-engineio 4.12-4.15 (``schedule_ping``
+    calls ``start_background_task(self._send_ping)``); the heartbeat tests show pings go out
+    and a peer that stops answering them is dropped.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.ping_timers: dict[str, asyncio.TimerHandle] = {}
+        self.ping_timers = _Timers(self._ping)
 
     def start_background_task(self, target: Any, *args: Any, **kwargs: Any) -> Any:
         sock = getattr(target, "__self__", None)
         if getattr(target, "__name__", "") != "_send_ping" or sock is None:
             return super().start_background_task(target, *args, **kwargs)
-        loop = asyncio.get_running_loop()
-        old = self.ping_timers.get(sock.sid)
-        if old is not None:
-            old.cancel()
-        timer = loop.call_later(self.ping_interval, self._ping, sock)
-        self.ping_timers[sock.sid] = timer
-        return timer
+        self.ping_timers.set(sock.sid, self.ping_interval)
+        return None
 
-    def _ping(self, sock: Any) -> None:
+    def _ping(self, sid: str) -> None:
         """``AsyncSocket._send_ping`` after its sleep (its ``send`` only queues the packet)."""
-        self.ping_timers.pop(sock.sid, None)
-        if not sock.closing and not sock.closed:
+        sock = self.sockets.get(sid)
+        if sock is not None and not sock.closing and not sock.closed:
             sock.last_ping = time.time()
             sock.queue.put_nowait(eio_packet.Packet(eio_packet.PING))
 
     def cancel_ping(self, sid: str) -> None:
-        timer = self.ping_timers.pop(sid, None)
-        if timer is not None:
-            timer.cancel()
+        self.ping_timers.cancel(sid)
 
 
-class _Deadlines:
-    """When each session with sockets in this process ends, on one timer.
+class _Timers:
+    """Many keyed deadlines on one loop timer.
 
-    A timer handle per session (0.6 KB under uvloop) stayed for the session's life, days, one
-    per connection when every connection has a session of its own. Here the deadlines are a
-    heap, and one timer is set for the earliest; a session watched again adds to its count of
-    sockets, and one no longer watched leaves a stale heap entry behind, skipped when it comes
-    up and swept when stale entries outnumber the live ones."""
+    A timer handle per socket or per session (0.6 KB each under uvloop) stays for as long as
+    the connection, or the session, is open. Here the deadlines are a heap, and one timer is
+    set for the earliest. A key set again, or cancelled, leaves a stale heap entry behind,
+    skipped when it comes up and swept once stale entries outnumber the live ones."""
 
     def __init__(self, fire: Callable[[str], None]) -> None:
-        self.watched: dict[str, tuple[float, int]] = {}  # session: (loop time it ends, sockets)
+        self.at: dict[str, float] = {}  # key: the loop time it fires
         self.heap: list[tuple[float, str]] = []
         self._fire = fire
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = math.inf
 
-    def watch(self, session_id: str, seconds: float) -> None:
-        entry = self.watched.get(session_id)
-        if entry is not None:
-            self.watched[session_id] = (entry[0], entry[1] + 1)
-            return
+    def __len__(self) -> int:
+        return len(self.at)
+
+    def set(self, key: str, seconds: float) -> None:
         loop = asyncio.get_running_loop()
         at = loop.time() + max(0.0, seconds)
-        self.watched[session_id] = (at, 1)
-        heapq.heappush(self.heap, (at, session_id))
+        self.at[key] = at
+        heapq.heappush(self.heap, (at, key))
         if at < self._timer_at:
             self._arm(loop)
+        else:
+            self._sweep()
 
-    def unwatch(self, session_id: str) -> None:
-        entry = self.watched.get(session_id)
-        if entry is None:
-            return
-        if entry[1] > 1:
-            self.watched[session_id] = (entry[0], entry[1] - 1)
-            return
-        del self.watched[session_id]
-        if len(self.heap) > 2 * len(self.watched) + 64:  # mostly stale: keep the live ones
-            self.heap = [(at, sid) for sid, (at, _n) in self.watched.items()]
-            heapq.heapify(self.heap)
+    def cancel(self, key: str) -> None:
+        if self.at.pop(key, None) is not None:
+            self._sweep()
 
     def close(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
         self._timer, self._timer_at = None, math.inf
-        self.watched.clear()
+        self.at.clear()
         self.heap.clear()
 
-    def _live(self, at: float, session_id: str) -> bool:
-        entry = self.watched.get(session_id)
-        return entry is not None and entry[0] == at
+    def _sweep(self) -> None:
+        if len(self.heap) > 2 * len(self.at) + 64:  # mostly stale: keep the live ones
+            self.heap = [(at, key) for key, at in self.at.items()]
+            heapq.heapify(self.heap)
 
     def _arm(self, loop: asyncio.AbstractEventLoop) -> None:
         """The timer, set for the earliest live deadline (stale ones on top are dropped)."""
         heap = self.heap
-        while heap and not self._live(*heap[0]):
+        while heap and self.at.get(heap[0][1]) != heap[0][0]:
             heapq.heappop(heap)
         if self._timer is not None:
             self._timer.cancel()
@@ -186,11 +172,45 @@ class _Deadlines:
         loop = asyncio.get_running_loop()
         now = loop.time()
         while self.heap and self.heap[0][0] <= now:
-            at, session_id = heapq.heappop(self.heap)
-            if self._live(at, session_id):
-                del self.watched[session_id]
-                self._fire(session_id)
+            at, key = heapq.heappop(self.heap)
+            if self.at.get(key) == at:
+                del self.at[key]
+                self._fire(key)
         self._arm(loop)
+
+
+class _Deadlines:
+    """When each session with sockets in this process ends (``_Timers``): a session watched
+    again counts one more socket, and is no longer watched once its last socket has left."""
+
+    def __init__(self, fire: Callable[[str], None]) -> None:
+        self.sockets: dict[str, int] = {}  # session: its sockets here
+        self.timers = _Timers(self._end)
+        self._fire = fire
+
+    def watch(self, session_id: str, seconds: float) -> None:
+        count = self.sockets.get(session_id, 0)
+        self.sockets[session_id] = count + 1
+        if not count:
+            self.timers.set(session_id, seconds)
+
+    def unwatch(self, session_id: str) -> None:
+        count = self.sockets.get(session_id)
+        if count is None:
+            return
+        if count > 1:
+            self.sockets[session_id] = count - 1
+            return
+        del self.sockets[session_id]
+        self.timers.cancel(session_id)
+
+    def close(self) -> None:
+        self.sockets.clear()
+        self.timers.close()
+
+    def _end(self, session_id: str) -> None:
+        self.sockets.pop(session_id, None)
+        self._fire(session_id)
 
 
 class SocketServer(socketio.AsyncServer):  # type: ignore[misc]

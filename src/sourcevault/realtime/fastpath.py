@@ -281,6 +281,10 @@ class FastWebSocket(WebSocket):  # type: ignore[misc]
             self.asgi_receive = environ["asgi.receive"]
             self.asgi_send = environ["asgi.send"]
             await self.asgi_send({"type": "websocket.accept"})
+            # The scope's raw headers stay with the connection (uvicorn's protocol and the
+            # environ hold the scope) and are read by nothing from here on: every one is in
+            # the environ, as a string, for python-socketio and the app. 1 KB per connection.
+            scope["headers"] = []
             await self._serve(sock)
             return ""
         finally:

@@ -30,13 +30,22 @@ When the transport is paused (its buffer is full), when the connection is closin
 websocket extension was negotiated, it falls back to the ASGI route above, so the rules above
 still hold. Under any other ASGI server the fast path stops at the ASGI ``send``.
 
+A socket that opens on the websocket transport is also served here (``FastWebSocket._serve``
+and ``DirectQueue``) instead of by python-engineio's websocket handler, without its writer and
+reader tasks and queue; and the per-connection state the stack keeps is trimmed (the
+environ's body class, the handshake's request, response and parser, the scope's raw headers,
+uvicorn's receive queue and writable flag).
+
 It reaches under python-socketio and python-engineio (``AsyncManager.emit``, the Engine.IO
-socket's ``queue``, ``upgraded``/``closing``/``last_ping`` and the ASGI driver's ``WebSocket``)
-and reads ``asyncio.Queue._getters`` to see a parked writer. It was written against
-python-socketio 5.18 and python-engineio 4.12-4.15, which ``pyproject.toml`` pins, and
+socket's ``queue``, ``connected``/``upgraded``/``closing``/``last_ping``, ``receive`` and
+``close``, the ASGI driver's ``WebSocket`` and ``translate_request``) and reads
+``asyncio.Queue._getters`` to see a parked writer. It was written against python-socketio
+5.18 and python-engineio 4.12-4.15, which ``pyproject.toml`` pins, and
 ``DirectWebSocketProtocol`` against uvicorn 0.54's websockets-sansio protocol (its
-``transport``, ``writable``, ``close_sent``, ``conn``); the realtime tests (ordering, slow
-readers, revocation) and the benchmark cover it.
+``transport``, ``writable``, ``queue``, ``close_sent``, ``conn``, ``request``/``response``,
+``connection_made`` and ``start_keepalive``) and websockets 17's ``Protocol.parse``; the
+realtime tests (ordering, slow readers, heartbeat, revocation, leaks) and the benchmark cover
+it.
 """
 
 from __future__ import annotations

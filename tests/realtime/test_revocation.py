@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from sourcevault.realtime.server import _Deadlines
+from sourcevault.realtime.server import _Deadlines, _Timers
 from tests import factories
 from tests.conftest import make_settings
 from tests.factories import Team
@@ -141,3 +141,20 @@ async def test_each_session_expires_at_its_own_deadline_unless_its_sockets_left(
     await asyncio.wait_for(done.wait(), 5)
     assert fired == ["first", "second", "last"]
     assert deadlines.sockets == {}
+
+
+async def test_a_deadline_that_fails_does_not_stop_the_later_ones() -> None:
+    fired: list[str] = []
+    done = asyncio.Event()
+
+    def fire(key: str) -> None:
+        fired.append(key)
+        if key == "broken":
+            raise RuntimeError("this one fails")
+        done.set()
+
+    timers = _Timers(fire)
+    timers.set("broken", 0.01)
+    timers.set("later", 0.05)
+    await asyncio.wait_for(done.wait(), 5)
+    assert fired == ["broken", "later"]

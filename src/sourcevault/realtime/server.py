@@ -175,7 +175,10 @@ class _Timers:
             at, key = heapq.heappop(self.heap)
             if self.at.get(key) == at:
                 del self.at[key]
-                self._fire(key)
+                try:
+                    self._fire(key)
+                except Exception:  # one key's failure must not stop the others' deadlines
+                    log.exception("the deadline of %s failed", key)
         self._arm(loop)
 
 

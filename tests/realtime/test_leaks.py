@@ -8,7 +8,9 @@ import contextlib
 from typing import Any
 
 import pytest
+from bidict import BidictBase
 
+from sourcevault.realtime.broadcaster import user_room
 from tests.factories import Team
 from tests.live import LiveServer
 from tests.realtime.sockets import Socket, bare_socket
@@ -105,3 +107,30 @@ async def quiet_tasks() -> int:
         previous = now
         await asyncio.sleep(0.1)
     return previous
+
+
+async def test_an_idle_joined_connection_keeps_only_what_it_uses(
+    server: LiveServer, team: Team
+) -> None:
+    """What each idle connection holds is paid ten thousand times over (the benchmark's B4):
+    uvicorn's protocol keeps its state in slots, no dict of its own; the environ keeps no
+    handshake-only header and stays within a dict's smallest tables; the socket's own rooms
+    (its sid, its user's, its session's) are plain mappings."""
+    ws = await bare_socket(server, team.viewer.token, team.vault_id)
+    try:
+        realtime = server.app.state.realtime
+        (sock,) = realtime.sio.eio.sockets.values()
+        protocol = sock._sourcevault_ws.frames
+        assert protocol is not None and protocol.conn.state.name == "OPEN"
+        assert vars(protocol) == {}
+        environ = realtime.sio.environ[sock.sid]
+        assert environ["HTTP_HOST"] == f"127.0.0.1:{server.port}"
+        assert "HTTP_SEC_WEBSOCKET_KEY" not in environ
+        assert len(environ) <= 21
+        rooms = realtime.sio.manager.rooms["/"]
+        (sid,) = rooms[None]
+        own = [rooms[sid], rooms[user_room(team.viewer.id)]]
+        assert not any(isinstance(room, BidictBase) for room in own)
+        assert all(dict(room) == {sid: sock.sid} for room in own)
+    finally:
+        await ws.close()

@@ -52,10 +52,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 import time
 from collections.abc import Generator, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import engineio
@@ -87,10 +86,55 @@ class DirectWebSocketProtocol(WebSocketsSansIOProtocol):
     ``uvicorn.error``: records reach the same handlers, and ``sourcevault serve`` keeps that
     logger's line per accepted handshake out (logs.configure)."""
 
-    _corked: list[bytes] | None = None  # frames taken in this cork scope, not yet written
-    _corked_bytes = 0
+    # Every attribute uvicorn's protocol sets, as slots: past 30 attributes an instance's
+    # ``__dict__`` stops sharing its keys with the class's other instances and takes a table
+    # of its own (1.6 KB per connection); slots take 8 bytes each. The names are uvicorn
+    # 0.54's; one it adds later lands in the ``__dict__`` the base class still gives.
+    __slots__ = (
+        "_corked",  # frames taken in this cork scope, not yet written
+        "_corked_bytes",
+        "app",
+        "app_state",
+        "asgi_version",
+        "client",
+        "close_sent",
+        "close_timeout",
+        "close_timer",
+        "config",
+        "conn",
+        "connections",
+        "curr_msg_data_type",
+        "default_headers",
+        "disconnected",
+        "frames",
+        "handshake_complete",
+        "handshake_initiated",
+        "initial_response",
+        "last_ping_rtt",
+        "logger",
+        "loop",
+        "pending_ping_payload",
+        "ping_interval",
+        "ping_sent_at",
+        "ping_timeout",
+        "ping_timer",
+        "pong_timer",
+        "queue",
+        "read_paused",
+        "request",
+        "response",
+        "root_path",
+        "scheme",
+        "scope",
+        "server",
+        "tasks",
+        "transport",
+        "writable",
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._corked: list[bytes] | None = None
+        self._corked_bytes = 0
         super().__init__(*args, **kwargs)
         self.logger = _connections_log
         self.conn.logger = _connections_log  # websockets' own line: "connection open"
@@ -480,48 +524,41 @@ class _NoBody:
 _NO_BODY = _NoBody()
 
 
+# The handshake's own headers: websockets has read them, and nothing after it does.
+_HANDSHAKE_ONLY = frozenset(
+    {"SEC-WEBSOCKET-KEY", "SEC-WEBSOCKET-VERSION", "SEC-WEBSOCKET-EXTENSIONS"}
+)
+
+
 async def translate_request(scope: dict[str, Any], receive: Any, send: Any) -> dict[str, Any]:
     """python-engineio's ASGI ``translate_request``, without its cost for a WebSocket.
 
-    The stock function defines a class for the request body each time it runs, and the
-    environ keeps it for as long as the connection is open (python-socketio keeps every
-    connection's environ): 2.5 KB and the time to build a class, per connection. A WebSocket
-    handshake has no body, so it gets one shared ``wsgi.input``; the environ is otherwise the
-    same key for key. HTTP requests (the polling transport) take the stock function."""
+    python-socketio keeps every connection's environ for as long as it is open, so what it
+    holds is paid per connection. The stock function defines a class for the request body each
+    time it runs (2.5 KB, and the time to build a class); a WebSocket handshake has no body,
+    so it gets one shared ``wsgi.input``. It also copies constants nothing reads (the WSGI
+    version and flags, server name and port, ``SCRIPT_NAME``, ``RAW_URI``) and the
+    handshake's own ``Sec-WebSocket-Key``, ``-Version`` and ``-Extensions``; they are left
+    out, which keeps the environ within a dict's smallest tables (with them, 1 KB more per
+    connection). What python-engineio, python-socketio and the app read is all there: the
+    method, path, query string, remote address, URL scheme, the ASGI callables and scope, and
+    every other header as ``HTTP_*`` (``Origin``, ``Cookie``, ``Host``, ``Upgrade``...).
+    HTTP requests (the polling transport) take the stock function."""
     if scope["type"] != "websocket":
         return await _stock_translate(scope, receive, send)  # type: ignore[no-any-return]
     event = await receive()
     if event["type"] != "websocket.connect":
         return {}
-    path = scope["path"]
-    raw_uri = path
     query_string = ""
     if scope.get("query_string"):
-        try:
+        with suppress(UnicodeDecodeError):
             query_string = scope["query_string"].decode("utf-8")
-        except UnicodeDecodeError:
-            pass
-        else:
-            raw_uri += "?" + query_string
     environ: dict[str, Any] = {
         "wsgi.input": _NO_BODY,
-        "wsgi.errors": sys.stderr,
-        "wsgi.version": (1, 0),
-        "wsgi.async": True,
-        "wsgi.multithread": False,
-        "wsgi.multiprocess": False,
-        "wsgi.run_once": False,
-        "SERVER_SOFTWARE": "asgi",
         "REQUEST_METHOD": scope.get("method", "GET"),
-        "PATH_INFO": path,
+        "PATH_INFO": scope["path"],
         "QUERY_STRING": query_string,
-        "RAW_URI": raw_uri,
-        "SCRIPT_NAME": "",
-        "SERVER_PROTOCOL": "HTTP/1.1",
         "REMOTE_ADDR": "127.0.0.1",
-        "REMOTE_PORT": "0",
-        "SERVER_NAME": "asgi",
-        "SERVER_PORT": "0",
         "asgi.receive": receive,
         "asgi.send": send,
         "asgi.scope": scope,
@@ -531,6 +568,8 @@ async def translate_request(scope: dict[str, Any], receive: Any, send: Any) -> d
             name = raw_name.upper().decode("utf-8")
             value = raw_value.decode("utf-8")
         except UnicodeDecodeError:  # skipped, as the stock function does
+            continue
+        if name in _HANDSHAKE_ONLY:
             continue
         if name == "CONTENT-TYPE":
             environ["CONTENT_TYPE"] = value
@@ -568,9 +607,12 @@ class FastEmit:
         # Deliveries by route, for /metrics: written by the emit itself, or through the queue.
         self.delivered = {"direct": 0, "queued": 0}
 
-    def initialize(self) -> None:
-        super().initialize()  # type: ignore[misc]
-        eio = self.server.eio
+    def set_server(self, server: Any) -> None:
+        """Called as python-socketio builds its server, once its Engine.IO server exists:
+        the drivers are in place before the first connection. (``initialize``, the other
+        hook, runs at the first connection, after its request was translated.)"""
+        super().set_server(server)  # type: ignore[misc]
+        eio = server.eio
         # Per server, not the driver module's shared table: other servers keep the stock class.
         eio._async = {
             **eio._async,

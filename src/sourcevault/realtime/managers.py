@@ -59,6 +59,22 @@ class _Evictions:
         await self._evict(event, data, namespace, room)
 
 
+class _Room(dict[str, str]):
+    """A room's sockets, sid -> Engine.IO sid, for every room but the namespace's own.
+
+    python-socketio makes each room a ``bidict``, two dicts and an object (0.6 KB with one
+    socket in it), for the reverse lookup it does only in its ``None`` room (``get_sid``);
+    every socket has three rooms of its own (its sid, ``user:{id}``, ``session:{id}``).
+    python-socketio reads other rooms as a mapping and through ``_fwdm`` (its
+    ``get_participants``), which this gives."""
+
+    __slots__ = ()
+
+    @property
+    def _fwdm(self) -> dict[str, str]:
+        return self
+
+
 class _RoomIndex:
     """Each socket's rooms, kept beside python-socketio's rooms -> sockets table.
 
@@ -82,6 +98,14 @@ class _RoomIndex:
     def basic_enter_room(
         self, sid: str, namespace: str, room: Any, eio_sid: str | None = None
     ) -> None:
+        rooms = self.rooms.get(namespace)
+        if (
+            room is not None
+            and rooms is not None
+            and room not in rooms
+            and (sid == room or room not in rooms.get(None, ()))  # else python-socketio refuses
+        ):
+            rooms[room] = _Room()
         super().basic_enter_room(sid, namespace, room, eio_sid=eio_sid)  # type: ignore[misc]
         self.rooms_of.setdefault((namespace, sid), {})[room] = None
 

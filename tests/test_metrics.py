@@ -124,7 +124,7 @@ async def test_each_app_counts_only_its_own(server: LiveServer, client: httpx.As
         assert (await scrape(fresh))[
             'sourcevault_handshakes_refused_total{reason="unauthorized"}'
         ] == 0
-    await other.state.ctx.engine.dispose()
+    await other.state.ctx.aclose()
 
 
 async def test_the_request_id_is_honoured_or_made_and_always_echoed(

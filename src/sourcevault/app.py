@@ -91,7 +91,7 @@ def create_app(settings: Settings) -> FastAPI:
             await realtime.shutdown()
             if redis is not None:
                 await redis.aclose()
-            await ctx.engine.dispose()
+            await ctx.aclose()
 
     app = App(
         title="sourcevault",

@@ -143,7 +143,7 @@ async def _seed_demo(settings: Settings, host: str, port: int) -> None:
     try:
         logins = await seed(ctx)
     finally:
-        await ctx.engine.dispose()
+        await ctx.aclose()
     if logins is None:
         typer.echo("demo: the database already has users; none created")
         return
@@ -184,7 +184,7 @@ async def _create_user(settings: Settings, data: RegisterIn) -> UserOut:
     try:
         user: UserOut = await service.register(ctx, data)
     finally:
-        await ctx.engine.dispose()
+        await ctx.aclose()
     return user
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sourcevault.audit.ordering import VaultWriters
 from sourcevault.auth.throttle import LoginThrottle
 from sourcevault.config import Settings
-from sourcevault.db.engine import ONE_STATEMENT, build_engine, build_sessionmaker
+from sourcevault.db.engine import Lookups, build_engine, build_sessionmaker
 from sourcevault.metrics import Metrics
 from sourcevault.realtime.broadcaster import Broadcaster, NullBroadcaster
 
@@ -23,11 +23,16 @@ class Context:
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
     writers: VaultWriters = field(default_factory=VaultWriters)
     metrics: Metrics = field(default_factory=Metrics)
-    # ``engine`` for single-statement reads (the token lookup): same pool, no transaction.
-    lookups: AsyncEngine = field(init=False)
+    # Where single-statement reads run (the token lookup; db/engine.py).
+    lookups: Lookups = field(init=False)
 
     def __post_init__(self) -> None:
-        self.lookups = self.engine.execution_options(**ONE_STATEMENT)
+        self.lookups = Lookups(self.engine)
+
+    async def aclose(self) -> None:
+        """Close what ``build`` opened: the lookups' connection and the engine's pool."""
+        self.lookups.close()
+        await self.engine.dispose()
 
     @classmethod
     def build(cls, settings: Settings) -> Context:

@@ -21,7 +21,7 @@ from sourcevault.audit.models import AuditEvent
 from sourcevault.auth.principal import Principal
 from sourcevault.context import Context
 from sourcevault.db.base import iso, utcnow
-from sourcevault.db.engine import first_row, read_session, write_session
+from sourcevault.db.engine import read_session, write_session
 from sourcevault.errors import NotFound
 from sourcevault.realtime.broadcaster import Event, Notice, Outbox, deliver
 from sourcevault.vaults.models import Membership, Vault
@@ -128,11 +128,11 @@ async def catch_up(
     """For a joining socket, from one snapshot: its role, the vault's ``seq``, and the events
     after ``after`` (none when ``after`` is None), at most ``limit``, and whether more exist.
 
-    Without ``after`` that is one statement, run on ``ctx.lookups``; with it, the events are
+    Without ``after`` that is one statement, run by ``ctx.lookups``; with it, the events are
     read in the same read transaction as the role and the seq."""
     params = {"vault_id": vault_id, "user_id": user_id}
     if after is None:
-        return (*_role_and_seq(await first_row(ctx.lookups, _ROLE_AND_SEQ, params)), [], False)
+        return (*_role_and_seq(await ctx.lookups.first_row(_ROLE_AND_SEQ, params)), [], False)
     async with read_session(ctx.sessionmaker) as session:
         connection = await session.connection()
         row = (await connection.execute(_ROLE_AND_SEQ, params)).first()

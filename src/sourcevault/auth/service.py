@@ -15,7 +15,7 @@ from sourcevault.auth.principal import Principal
 from sourcevault.auth.schemas import LoginIn, RegisterIn, UserOut
 from sourcevault.context import Context
 from sourcevault.db.base import utcnow
-from sourcevault.db.engine import first_row, write_session
+from sourcevault.db.engine import write_session
 from sourcevault.errors import Conflict, Unauthorized
 from sourcevault.realtime.broadcaster import Outbox, deliver, session_expired
 
@@ -82,11 +82,11 @@ _RESOLVE = (
 async def resolve(ctx: Context, token: str | None) -> Principal | None:
     """The caller behind a secret, if its session exists and has not expired.
 
-    One statement on a connection of ``ctx.lookups`` (no ORM session, and on SQLite no
-    transaction around it: a single SELECT reads one snapshot by itself)."""
+    One statement, run by ``ctx.lookups`` (no ORM session, and on SQLite no transaction
+    around it: a single SELECT reads one snapshot by itself)."""
     if not token or len(token) > 256:
         return None
-    row = await first_row(ctx.lookups, _RESOLVE, {"token_hash": hash_token(token)})
+    row = await ctx.lookups.first_row(_RESOLVE, {"token_hash": hash_token(token)})
     if row is None:
         return None
     user_id, name, email, session_id, expires_at = row

@@ -84,25 +84,47 @@ async def read_session(factory: async_sessionmaker[AsyncSession]) -> AsyncIterat
         yield session
 
 
-async def first_row(
-    engine: AsyncEngine, statement: Executable, params: dict[str, Any]
-) -> tuple[Any, ...] | None:
-    """The first row of a one-statement read, on a connection of ``engine`` given straight back.
+class Lookups:
+    """Where one-statement reads run (the token lookup, a joining socket's role and ``seq``).
 
-    ``async with engine.connect()`` closes the connection in a task of its own, shielded from
-    cancellation, so a close that waits for the database server is never abandoned halfway.
-    On SQLite (db/sqlite.py) the close waits for nothing, and that task was the cost of a
-    token lookup: it suspended each lookup once more, and lookups overlapping there each held
-    a connection, overflowing the pool, which opened a connection (and its aiosqlite thread)
-    for each and closed it again. There the connection is closed in place; elsewhere the
-    stock way."""
-    if engine.dialect.name != "sqlite":
-        async with engine.connect() as connection:
-            row = (await connection.execute(statement, params)).first()
-    else:
-        connection = await engine.connect()
-        try:
-            row = (await connection.execute(statement, params)).first()
-        finally:
-            await connection.close()
-    return None if row is None else tuple(row)
+    On a SQLite database file, ``sqlite.DirectReads``: on the loop's thread, on a connection of
+    their own, without SQLAlchemy's connection around them. Elsewhere, a connection of the
+    engine, with no transaction opened on SQLite (``ONE_STATEMENT``), given straight back."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine.execution_options(**ONE_STATEMENT)
+        url = engine.url
+        path = url.database or ""
+        on_file = path not in ("", ":memory:") and not path.startswith("file:")
+        self.direct = (
+            sqlite.DirectReads(path, engine.dialect)
+            if engine.dialect.name == "sqlite" and on_file and "uri" not in url.query
+            else None
+        )
+
+    async def first_row(
+        self, statement: Executable, params: dict[str, Any]
+    ) -> tuple[Any, ...] | None:
+        """The first row ``statement`` reads, with ``params`` bound."""
+        if self.direct is not None:
+            return self.direct.first_row(statement, params)
+        engine = self.engine
+        # ``async with engine.connect()`` closes the connection in a task of its own, shielded
+        # from cancellation, so that a close that waits for the database server is never
+        # abandoned halfway. On SQLite the close waits for nothing, and that task suspended each
+        # read once more, and reads overlapping there each held a connection, overflowing the
+        # pool: there the connection is closed in place.
+        if engine.dialect.name != "sqlite":
+            async with engine.connect() as connection:
+                row = (await connection.execute(statement, params)).first()
+        else:
+            connection = await engine.connect()
+            try:
+                row = (await connection.execute(statement, params)).first()
+            finally:
+                await connection.close()
+        return None if row is None else tuple(row)
+
+    def close(self) -> None:
+        if self.direct is not None:
+            self.direct.close()

@@ -9,19 +9,19 @@ broadcaster; on any error it rolls back and nothing is announced.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Integer, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sourcevault.audit.models import AuditEvent
 from sourcevault.auth.principal import Principal
 from sourcevault.context import Context
 from sourcevault.db.base import iso, utcnow
-from sourcevault.db.engine import read_session, write_session
+from sourcevault.db.engine import write_session
 from sourcevault.errors import NotFound
 from sourcevault.realtime.broadcaster import Event, Notice, Outbox, deliver
 from sourcevault.vaults.models import Membership, Vault
@@ -94,19 +94,30 @@ async def vault_mutation(
 MAX_SEQ = 2**31 - 1
 
 
+# The events of a vault after a seq, oldest first: built once, run by the REST listing and by
+# a joining socket's catch-up. ``limit`` is one more than a page, to tell whether more exist.
+_EVENTS = AuditEvent.__table__
+_EVENTS_AFTER = (
+    select(_EVENTS.c.data)
+    .where(_EVENTS.c.vault_id == bindparam("vault_id"), _EVENTS.c.seq > bindparam("after"))
+    .order_by(_EVENTS.c.seq)
+    .limit(bindparam("limit", type_=Integer))
+)
+
+
+def _events_params(vault_id: str, after: int, limit: int) -> dict[str, Any]:
+    return {"vault_id": vault_id, "after": min(after, MAX_SEQ), "limit": limit + 1}
+
+
+def _page(rows: Sequence[Any], limit: int) -> tuple[list[Event], bool]:
+    return [row[0] for row in rows[:limit]], len(rows) > limit
+
+
 async def list_events(
     session: AsyncSession, vault_id: str, after: int, limit: int
 ) -> tuple[list[Event], bool]:
-    after = min(after, MAX_SEQ)
-    rows = (
-        await session.scalars(
-            select(AuditEvent.data)
-            .where(AuditEvent.vault_id == vault_id, AuditEvent.seq > after)
-            .order_by(AuditEvent.seq)
-            .limit(limit + 1)
-        )
-    ).all()
-    return list(rows[:limit]), len(rows) > limit
+    rows = (await session.execute(_EVENTS_AFTER, _events_params(vault_id, after, limit))).all()
+    return _page(rows, limit)
 
 
 # A joining member's role and the vault's seq: built once, run at every vault:join.
@@ -128,17 +139,16 @@ async def catch_up(
     """For a joining socket, from one snapshot: its role, the vault's ``seq``, and the events
     after ``after`` (none when ``after`` is None), at most ``limit``, and whether more exist.
 
-    Without ``after`` that is one statement, run by ``ctx.lookups``; with it, the events are
-    read in the same read transaction as the role and the seq."""
+    Run by ``ctx.lookups``: without ``after``, one statement; with it, the events are read in
+    the same snapshot as the role and the seq."""
     params = {"vault_id": vault_id, "user_id": user_id}
     if after is None:
         return (*_role_and_seq(await ctx.lookups.first_row(_ROLE_AND_SEQ, params)), [], False)
-    async with read_session(ctx.sessionmaker) as session:
-        connection = await session.connection()
-        row = (await connection.execute(_ROLE_AND_SEQ, params)).first()
-        role, seq = _role_and_seq(row)
-        events, has_more = await list_events(session, vault_id, after, limit)
-    return role, seq, events, has_more
+    role_and_seq, rows = await ctx.lookups.snapshot(
+        [(_ROLE_AND_SEQ, params), (_EVENTS_AFTER, _events_params(vault_id, after, limit))]
+    )
+    role, seq = _role_and_seq(role_and_seq[0] if role_and_seq else None)
+    return (role, seq, *_page(rows, limit))
 
 
 def _role_and_seq(row: Any) -> tuple[Role, int]:

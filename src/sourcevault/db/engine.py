@@ -92,6 +92,7 @@ class Lookups:
     engine, with no transaction opened on SQLite (``ONE_STATEMENT``), given straight back."""
 
     def __init__(self, engine: AsyncEngine) -> None:
+        self.base = engine
         self.engine = engine.execution_options(**ONE_STATEMENT)
         url = engine.url
         path = url.database or ""
@@ -124,6 +125,22 @@ class Lookups:
             finally:
                 await connection.close()
         return None if row is None else tuple(row)
+
+    async def snapshot(
+        self, reads: list[tuple[Executable, dict[str, Any]]]
+    ) -> list[list[tuple[Any, ...]]]:
+        """Every row of each ``(statement, params)``, all read from one snapshot (REPEATABLE
+        READ on PostgreSQL; a SQLite read transaction already is one)."""
+        if self.direct is not None:
+            return self.direct.snapshot(reads)
+        async with self.base.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                await connection.execution_options(isolation_level="REPEATABLE READ")
+            async with connection.begin():
+                return [
+                    [tuple(row) for row in (await connection.execute(statement, params)).all()]
+                    for statement, params in reads
+                ]
 
     def close(self) -> None:
         if self.direct is not None:

@@ -216,18 +216,41 @@ class DirectReads:
         self._reads: dict[Any, _Read] = {}
 
     def first_row(self, statement: Any, params: dict[str, Any]) -> tuple[Any, ...] | None:
+        rows = self._rows(self._connected(), statement, params, first=True)
+        return rows[0] if rows else None
+
+    def snapshot(self, reads: list[tuple[Any, dict[str, Any]]]) -> list[list[tuple[Any, ...]]]:
+        """Every row of each ``(statement, params)``, all read in one snapshot: a read
+        transaction (in WAL mode it waits for no writer, and holds nobody up)."""
+        connection = self._connected()
+        connection.execute("BEGIN")
+        try:
+            return [self._rows(connection, statement, params) for statement, params in reads]
+        finally:
+            connection.execute("COMMIT")
+
+    def _rows(
+        self,
+        connection: sqlite3.Connection,
+        statement: Any,
+        params: dict[str, Any],
+        first: bool = False,
+    ) -> list[tuple[Any, ...]]:
         read = self._reads.get(statement)
         if read is None:
             read = self._reads[statement] = _Read(statement, self.dialect)
+        cursor = connection.execute(read.sql, read.parameters(params))
+        try:
+            rows = cursor.fetchmany(1) if first else cursor.fetchall()
+        finally:
+            cursor.close()
+        return [read.row(row) for row in rows]
+
+    def _connected(self) -> sqlite3.Connection:
         connection = self._connection
         if connection is None:
             connection = self._connection = self._connect()
-        cursor = connection.execute(read.sql, read.parameters(params))
-        try:
-            row = cursor.fetchone()
-        finally:
-            cursor.close()
-        return None if row is None else read.row(row)
+        return connection
 
     def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(
@@ -250,8 +273,14 @@ class _Read:
         compiled = statement.compile(dialect=dialect)
         self.sql: str = compiled.string
         names = compiled.positiontup or []
+        # (name, the value it has unless ``params`` gives one, its type's bind processor); the
+        # compiler adds parameters of its own, such as the OFFSET 0 that goes with a LIMIT.
         self.binds = [
-            (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+            (
+                name,
+                compiled.binds[name].value,
+                compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect),
+            )
             for name in names
         ]
         self.results = [
@@ -260,9 +289,10 @@ class _Read:
         ]
 
     def parameters(self, params: dict[str, Any]) -> tuple[Any, ...]:
+        values = (params.get(name, default) for name, default, _process in self.binds)
         return tuple(
-            params[name] if process is None else process(params[name])
-            for name, process in self.binds
+            value if process is None else process(value)
+            for value, (_name, _default, process) in zip(values, self.binds, strict=True)
         )
 
     def row(self, row: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -1,22 +1,32 @@
-"""Migrations from code: ``sourcevault db upgrade`` and the check ``serve`` makes first."""
+"""Migrations from code: ``sourcevault db upgrade`` and the check ``serve`` makes first.
+
+The check does not import Alembic (a third of a second, in a server's start that clients wait
+out): the head is read from the migration files' ``revision`` and ``down_revision`` lines, and
+the database's revision from Alembic's ``alembic_version`` table. tests/test_serve.py checks
+that this head is the one Alembic finds."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy.engine import Connection
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from sourcevault.db.engine import build_engine
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).resolve().parents[3] / "migrations"
+_REVISION = re.compile(r"^(down_revision|revision)\b[^=]*=\s*(.+?)\s*$", re.MULTILINE)
 
 
 def alembic_config(database_url: str) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("file_template", "%%(year)d%%(month).2d%%(day).2d_%%(rev)s_%%(slug)s")
@@ -26,24 +36,40 @@ def alembic_config(database_url: str) -> Config:
 
 def upgrade(database_url: str, revision: str = "head") -> None:
     """Apply the migrations (Alembic runs its own event loop, so call this outside one)."""
+    from alembic import command
+
     command.upgrade(alembic_config(database_url), revision)
 
 
-def head_revision(database_url: str) -> str | None:
-    return ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
+def head_revision() -> str | None:
+    """The revision no other migration revises (None with no migrations; more than one head
+    is an error, as in Alembic)."""
+    revisions: set[str] = set()
+    revised: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        found = dict(_REVISION.findall(path.read_text(encoding="utf-8")))
+        revisions.add(found["revision"].strip("\"'"))
+        down = found.get("down_revision", "None")
+        revised.update(re.findall(r"[\"']([^\"']+)[\"']", down))
+    heads = revisions - revised
+    if len(heads) > 1:
+        raise RuntimeError(f"the migrations have several heads: {sorted(heads)}")
+    return next(iter(heads), None)
 
 
 async def current_revision(database_url: str) -> str | None:
-    def read(connection: Connection) -> str | None:
-        return MigrationContext.configure(connection).get_current_revision()
-
+    """The revision the database is at (None when it was never migrated)."""
     engine = build_engine(database_url)
     try:
         async with engine.connect() as connection:
-            return await connection.run_sync(read)
+            try:
+                result = await connection.execute(text("SELECT version_num FROM alembic_version"))
+            except DBAPIError:  # no such table: never migrated
+                return None
+            return result.scalar()
     finally:
         await engine.dispose()
 
 
 def is_migrated(database_url: str) -> bool:
-    return asyncio.run(current_revision(database_url)) == head_revision(database_url)
+    return asyncio.run(current_revision(database_url)) == head_revision()

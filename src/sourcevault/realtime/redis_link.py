@@ -28,12 +28,12 @@ import logging
 import time
 from collections import deque
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import socketio
-from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,11 @@ class RedisLink(socketio.AsyncRedisManager):  # type: ignore[misc]
     # -- lifecycle -------------------------------------------------------------------------------
 
     def _client(self) -> Redis:
+        # Imported here: a server without Redis never loads redis-py (``serve`` keeps it out).
+        from redis.asyncio import Redis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+
         # No retries inside redis-py: a dead server fails fast, and this class does the retrying.
         return Redis.from_url(
             self.redis_url,

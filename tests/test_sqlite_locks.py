@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import event
 
+from sourcevault.config import Settings
+from sourcevault.context import Context
 from tests.factories import Team
 from tests.live import LiveServer
 from tests.realtime.sockets import Socket
@@ -66,3 +69,33 @@ async def test_sockets_connecting_at_once_reuse_the_pooled_connections(
         assert opened == []
     finally:
         await asyncio.gather(*(s.close() for s in sockets))
+
+
+async def test_commits_leave_the_wal_checkpoint_to_the_background(database_url: str) -> None:
+    """A commit that takes the log past SQLite's automatic checkpoint does not write the log
+    back to the database file (with its sync to disk) on the event loop's thread; the app's
+    checkpointer does, on a thread of its own, soon after."""
+    ctx = Context.build(Settings(database_url=database_url))
+    try:
+        path = Path(database_url.removeprefix("sqlite+aiosqlite:///"))
+
+        def size() -> int:
+            return path.stat().st_size
+
+        before = size()
+        async with ctx.engine.begin() as connection:
+            await connection.exec_driver_sql("CREATE TABLE filler (data BLOB)")
+            for _ in range(1500):  # past the automatic checkpoint's 1,000 pages
+                await connection.exec_driver_sql("INSERT INTO filler VALUES (randomblob(4000))")
+        assert size() == before  # committed, and all of it still in the log
+
+        ctx.start()
+
+        async def written_back() -> None:
+            # The checkpointer runs every second; look until the file has the pages.
+            while size() < before + 1500 * 4000:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+
+        await asyncio.wait_for(written_back(), 10)
+    finally:
+        await ctx.aclose()

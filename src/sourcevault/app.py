@@ -85,6 +85,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if redis is not None:
             await redis.start(realtime.sio)
+        ctx.start()
         try:
             yield
         finally:

@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sourcevault.audit.ordering import VaultWriters
 from sourcevault.auth.throttle import LoginThrottle
 from sourcevault.config import Settings
-from sourcevault.db.engine import Lookups, build_engine, build_sessionmaker
+from sourcevault.db import sqlite
+from sourcevault.db.engine import Lookups, build_engine, build_sessionmaker, sqlite_file
 from sourcevault.metrics import Metrics
 from sourcevault.realtime.broadcaster import Broadcaster, NullBroadcaster
 
@@ -26,11 +27,23 @@ class Context:
     # Where single-statement reads run (the token lookup; db/engine.py).
     lookups: Lookups = field(init=False)
 
+    # A SQLite file's WAL checkpoints, made off the loop's thread (db/sqlite.py).
+    checkpoints: sqlite.Checkpoints | None = field(init=False)
+
     def __post_init__(self) -> None:
         self.lookups = Lookups(self.engine)
+        path = sqlite_file(self.engine)
+        self.checkpoints = None if path is None else sqlite.Checkpoints(path)
+
+    def start(self) -> None:
+        """Start the background work a serving app needs (called once its loop runs)."""
+        if self.checkpoints is not None:
+            self.checkpoints.start()
 
     async def aclose(self) -> None:
-        """Close what ``build`` opened: the lookups' connection and the engine's pool."""
+        """Stop what ``start`` started; close the lookups' connection and the engine's pool."""
+        if self.checkpoints is not None:
+            await self.checkpoints.aclose()
         self.lookups.close()
         await self.engine.dispose()
 

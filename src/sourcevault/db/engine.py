@@ -46,6 +46,7 @@ def _sqlite_transactions(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA wal_autocheckpoint=0")  # sqlite.Checkpoints makes them
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -84,6 +85,16 @@ async def read_session(factory: async_sessionmaker[AsyncSession]) -> AsyncIterat
         yield session
 
 
+def sqlite_file(engine: AsyncEngine) -> str | None:
+    """The path of the SQLite database file ``engine`` opens (None for another database, an
+    in-memory one, or a URI filename)."""
+    url = engine.url
+    path = url.database or ""
+    if engine.dialect.name != "sqlite" or path in ("", ":memory:") or path.startswith("file:"):
+        return None
+    return None if "uri" in url.query else path
+
+
 class Lookups:
     """Where one-statement reads run (the token lookup, a joining socket's role and ``seq``).
 
@@ -94,14 +105,8 @@ class Lookups:
     def __init__(self, engine: AsyncEngine) -> None:
         self.base = engine
         self.engine = engine.execution_options(**ONE_STATEMENT)
-        url = engine.url
-        path = url.database or ""
-        on_file = path not in ("", ":memory:") and not path.startswith("file:")
-        self.direct = (
-            sqlite.DirectReads(path, engine.dialect)
-            if engine.dialect.name == "sqlite" and on_file and "uri" not in url.query
-            else None
-        )
+        path = sqlite_file(engine)
+        self.direct = None if path is None else sqlite.DirectReads(path, engine.dialect)
 
     async def first_row(
         self, statement: Executable, params: dict[str, Any]

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from sqlalchemy import select
 
+from sourcevault.auth import passwords
 from sourcevault.auth.models import AuthSession, User
 from sourcevault.config import Settings
 from tests import checks, factories
@@ -254,3 +255,10 @@ async def test_only_hashes_of_secrets_are_stored(
     assert password_hash is not None
     assert password_hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
     assert PASSWORD not in password_hash
+
+
+def test_an_unknown_email_is_verified_against_a_hash_of_the_same_cost() -> None:
+    assert not passwords._hasher.check_needs_rehash(passwords._DUMMY_HASH)
+    assert passwords._hasher.verify(
+        passwords._DUMMY_HASH, "not a real password, only here to spend the same time"
+    )

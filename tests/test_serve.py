@@ -64,7 +64,7 @@ def test_a_client_connecting_while_serve_starts_is_held_then_answered(
         assert response.startswith(b"HTTP/1.1 200"), response
         assert response.endswith(b'{"status":"ok"}')
         # python-socketio's client side (aiohttp, whose compiled modules would be mapped into
-        # the process) was kept out of the server's start.
+        # the process, and requests) was kept out of the server's start.
         mapped = Path(f"/proc/{proc.pid}/maps").read_text()
         assert "aiohttp" not in mapped and "multidict" not in mapped
     finally:

@@ -2,7 +2,7 @@
 
 The check does not import Alembic (a third of a second, in a server's start that clients wait
 out): the head is read from the migration files' ``revision`` and ``down_revision`` lines, and
-the database's revision from Alembic's ``alembic_version`` table. tests/test_serve.py checks
+the database's revision from Alembic's ``alembic_version`` table. tests/test_migrate.py checks
 that this head is the one Alembic finds."""
 
 from __future__ import annotations

@@ -294,10 +294,9 @@ class _Read:
         ]
 
     def parameters(self, params: dict[str, Any]) -> tuple[Any, ...]:
-        values = (params.get(name, default) for name, default, _process in self.binds)
         return tuple(
-            value if process is None else process(value)
-            for value, (_name, _default, process) in zip(values, self.binds, strict=True)
+            params.get(name, default) if process is None else process(params.get(name, default))
+            for name, default, process in self.binds
         )
 
     def row(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -323,7 +322,6 @@ class Checkpoints:
     def __init__(self, path: str, every: float = 1.0) -> None:
         self.path = path
         self.every = every
-        self._connection: sqlite3.Connection | None = None
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -331,14 +329,12 @@ class Checkpoints:
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def aclose(self) -> None:
+        """Stop making checkpoints (one under way on its thread finishes by itself)."""
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            connection.close()
 
     async def _run(self) -> None:
         while True:
@@ -349,12 +345,14 @@ class Checkpoints:
                 log.warning("WAL checkpoint failed", exc_info=True)
 
     def checkpoint(self) -> tuple[int, int, int]:
-        """One passive checkpoint: (1 if it could not start, pages in the log, pages written
-        back), as ``PRAGMA wal_checkpoint`` answers."""
-        connection = self._connection
-        if connection is None:
-            connection = sqlite3.connect(self.path, timeout=0, check_same_thread=False)
-            connection.isolation_level = None
-            self._connection = connection
-        busy, log_pages, written = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        """One passive checkpoint, on a connection opened for it (a fraction of a millisecond,
+        once a second) so that nothing is shared with the thread that runs it: (1 if it could
+        not start, pages in the log, pages written back), as ``PRAGMA wal_checkpoint``
+        answers."""
+        connection = sqlite3.connect(self.path, timeout=0, isolation_level=None)
+        try:
+            row = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        finally:
+            connection.close()
+        busy, log_pages, written = row
         return int(busy), int(log_pages), int(written)

@@ -16,6 +16,7 @@ from sqlalchemy import event
 
 from sourcevault.config import Settings
 from sourcevault.context import Context
+from sourcevault.db.engine import sqlite_file
 from tests.factories import Team
 from tests.live import LiveServer
 from tests.realtime.sockets import Socket
@@ -77,7 +78,9 @@ async def test_commits_leave_the_wal_checkpoint_to_the_background(database_url: 
     checkpointer does, on a thread of its own, soon after."""
     ctx = Context.build(Settings(database_url=database_url))
     try:
-        path = Path(database_url.removeprefix("sqlite+aiosqlite:///"))
+        file = sqlite_file(ctx.engine)
+        assert file is not None
+        path = Path(file)
 
         def size() -> int:
             return path.stat().st_size

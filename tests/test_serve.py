@@ -1,9 +1,11 @@
 """``sourcevault serve`` listens before it starts: a client that connects while the server is
 still starting (as every client does when it comes back after a restart) is held by the kernel
-and answered once the app is up, not refused into its reconnect backoff."""
+and answered once the app is up, not refused into its reconnect backoff. It starts without
+Python's cycle collector, and turns it back on once the app is built."""
 
 from __future__ import annotations
 
+import gc
 import os
 import socket
 import subprocess
@@ -12,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from sourcevault import cli
 from tests.multi.cluster import SOURCEVAULT, STARTUP, free_port
 
 
@@ -70,3 +73,22 @@ def test_a_client_connecting_while_serve_starts_is_held_then_answered(
     finally:
         proc.terminate()
         proc.wait(STARTUP)
+
+
+def test_the_collector_serve_turns_off_for_its_start_is_back_on_when_it_serves() -> None:
+    """``serve`` starts without the cycle collector; ``_tune_gc``, run once the app is built,
+    turns it back on (a server left without it would never free cyclic garbage), with what
+    start-up made frozen out of its sight and full collections made rarer."""
+    threshold = gc.get_threshold()
+    frozen = gc.get_freeze_count()
+    gc.disable()
+    try:
+        made_at_start = [[] for _ in range(1000)]
+        cli._tune_gc()
+        assert gc.isenabled()
+        assert gc.get_freeze_count() >= frozen + len(made_at_start)
+        assert gc.get_threshold()[2] == 1000
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
+        gc.enable()

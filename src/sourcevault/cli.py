@@ -91,7 +91,9 @@ def serve(
         log_level="info",
         log_config=None,  # records go to the handler logs.configure() set up
     )
-    uvicorn.Server(config).run(sockets=[sock])
+    from sourcevault.serving import Server
+
+    Server(config).run(sockets=[sock])
 
 
 def build_app(settings: Settings) -> FastAPI:

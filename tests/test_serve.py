@@ -1,7 +1,8 @@
 """``sourcevault serve`` listens before it starts: a client that connects while the server is
 still starting (as every client does when it comes back after a restart) is held by the kernel
 and answered once the app is up, not refused into its reconnect backoff. It starts without
-Python's cycle collector, and turns it back on once the app is built."""
+Python's cycle collector, and turns it back on once the app is built. Stopped, it finishes a
+request in flight and exits as soon as its connections are gone."""
 
 from __future__ import annotations
 

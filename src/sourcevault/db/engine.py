@@ -79,10 +79,16 @@ async def read_session(factory: async_sessionmaker[AsyncSession]) -> AsyncIterat
     """A session whose reads all see one snapshot (REPEATABLE READ on PostgreSQL; a SQLite read
     transaction already does), so a page and the ``seq`` read beside it agree."""
     async with factory() as session:
-        bind = session.bind
-        if bind is not None and bind.dialect.name == "postgresql":
-            await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        options = {} if session.bind is None else _snapshot(session.bind.dialect.name)
+        if options:
+            await session.connection(execution_options=options)
         yield session
+
+
+def _snapshot(dialect_name: str) -> dict[str, Any]:
+    """The execution options under which a transaction's reads all see one snapshot: REPEATABLE
+    READ on PostgreSQL; none on SQLite, whose read transaction already does."""
+    return {"isolation_level": "REPEATABLE READ"} if dialect_name == "postgresql" else {}
 
 
 def sqlite_file(engine: AsyncEngine) -> str | None:
@@ -139,8 +145,9 @@ class Lookups:
         if self.direct is not None:
             return self.direct.snapshot(reads)
         async with self.base.connect() as connection:
-            if connection.dialect.name == "postgresql":
-                await connection.execution_options(isolation_level="REPEATABLE READ")
+            options = _snapshot(connection.dialect.name)
+            if options:
+                await connection.execution_options(**options)
             async with connection.begin():
                 return [
                     [tuple(row) for row in (await connection.execute(statement, params)).all()]

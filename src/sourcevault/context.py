@@ -31,8 +31,8 @@ class Context:
     checkpoints: sqlite.Checkpoints | None = field(init=False)
 
     def __post_init__(self) -> None:
-        self.lookups = Lookups(self.engine)
         path = sqlite_file(self.engine)
+        self.lookups = Lookups(self.engine, path)
         self.checkpoints = None if path is None else sqlite.Checkpoints(path)
 
     def start(self) -> None:

@@ -108,11 +108,14 @@ class Lookups:
     their own, without SQLAlchemy's connection around them. Elsewhere, a connection of the
     engine, with no transaction opened on SQLite (``ONE_STATEMENT``), given straight back."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, sqlite_path: str | None) -> None:
+        """``sqlite_path`` is ``sqlite_file(engine)``, worked out by the caller (``Context``
+        needs it too)."""
         self.base = engine
         self.engine = engine.execution_options(**ONE_STATEMENT)
-        path = sqlite_file(engine)
-        self.direct = None if path is None else sqlite.DirectReads(path, engine.dialect)
+        self.direct = (
+            None if sqlite_path is None else sqlite.DirectReads(sqlite_path, engine.dialect)
+        )
 
     async def first_row(
         self, statement: Executable, params: dict[str, Any]

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 from pathlib import Path
 
 from alembic.script import ScriptDirectory
 
 from sourcevault.db.migrate import alembic_config, current_revision, head_revision, upgrade
+from tests.client.procs import server_env
 from tests.multi.cluster import SOURCEVAULT, free_port
 
 
@@ -29,11 +29,9 @@ def test_a_database_is_at_the_head_only_once_upgraded(tmp_path: Path) -> None:
 def test_serve_refuses_a_database_that_is_not_migrated_and_names_the_fix(
     tmp_path: Path,
 ) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SOURCEVAULT_")}
-    env["SOURCEVAULT_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
     done = subprocess.run(
         [str(SOURCEVAULT), "serve", "--port", str(free_port())],
-        env=env,
+        env=server_env(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"),
         capture_output=True,
         text=True,
         timeout=60,

@@ -7,7 +7,6 @@ request in flight and exits as soon as its connections are gone."""
 from __future__ import annotations
 
 import gc
-import os
 import signal
 import socket
 import subprocess
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from sourcevault import cli
+from tests.client.procs import server_env
 from tests.multi.cluster import SOURCEVAULT, STARTUP, free_port
 
 
@@ -26,12 +26,10 @@ def backend() -> str:
 
 
 def start_serve(database_url: str, cwd: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SOURCEVAULT_")}
-    env["SOURCEVAULT_DATABASE_URL"] = database_url
     with log.open("ab") as out:
         return subprocess.Popen(
             [str(SOURCEVAULT), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
+            env=server_env(database_url),
             cwd=cwd,
             stdout=out,
             stderr=subprocess.STDOUT,

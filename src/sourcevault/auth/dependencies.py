@@ -19,7 +19,9 @@ COOKIE_NAME = "sourcevault_session"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-def get_context(request: Request) -> Context:
+async def get_context(request: Request) -> Context:
+    """``async`` though it never waits: FastAPI runs a plain ``def`` dependency in its thread
+    pool, a hand-off to another thread and back on every request."""
     ctx: Context = request.app.state.ctx
     return ctx
 

@@ -251,15 +251,10 @@ DISTRIBUTIONS: list[tuple[str, str, tuple[str, ...]]] = [
 ]
 
 
-def draw(path: Path, results: dict[str, Any]) -> bool:
-    """Cumulative distributions, ours beside the reference; False when matplotlib is absent."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return False
+def draw(path: Path, results: dict[str, Any]) -> str | None:
+    """Cumulative distributions, ours beside the reference, drawn to ``path``; None when drawn,
+    else why not: none of the scenarios run has a distribution (B6 and B7 have none), or
+    matplotlib is absent."""
     panels = []
     for scenario, title, sample_path in DISTRIBUTIONS:
         sides = results.get(scenario, {})
@@ -273,7 +268,14 @@ def draw(path: Path, results: dict[str, Any]) -> bool:
         if series:
             panels.append((title, series))
     if not panels:
-        return False
+        return "none of the scenarios run has a latency distribution"
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return "matplotlib is not installed (pip install -e '.[bench]')"
     columns = 3
     rows_n = math.ceil(len(panels) / columns)
     fig, axes = plt.subplots(rows_n, columns, figsize=(5 * columns, 3.6 * rows_n), squeeze=False)
@@ -297,4 +299,4 @@ def draw(path: Path, results: dict[str, Any]) -> bool:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
-    return True
+    return None

@@ -339,12 +339,12 @@ def main(options: Options) -> int:
     stem.with_suffix(".md").write_text(
         report.markdown(table_rows) + "\n" + report.machine_markdown(document)
     )
-    drawn = report.draw(stem.with_suffix(".png"), document["results"])
+    not_drawn = report.draw(stem.with_suffix(".png"), document["results"])
     console.print(f"results: {stem.with_suffix('.json')} (table: {stem.with_suffix('.md')})")
     console.print(
         f"latency distributions: {stem.with_suffix('.png')}"
-        if drawn
-        else "no PNG: matplotlib is not installed (pip install -e '.[bench]')"
+        if not_drawn is None
+        else f"no PNG: {not_drawn}"
     )
     failed = errors(document)
     for line in failed:

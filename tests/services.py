@@ -41,12 +41,14 @@ def pg_url(database: str) -> str:
     return f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{database}"
 
 
-async def pg_admin(sql: str) -> None:
+async def pg_admin(sql: str) -> str:
+    """Run ``sql`` as the administrator; its status (``"SELECT 3"`` for three rows)."""
     import asyncpg
 
     conn = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, database="postgres")
     try:
-        await conn.execute(sql)
+        status: str = await conn.execute(sql)
+        return status
     finally:
         await conn.close()
 

@@ -134,13 +134,18 @@ class Lookups:
 
     On a SQLite database file, ``sqlite.DirectReads``: on the loop's thread, on a connection of
     their own, without SQLAlchemy's connection around them. Elsewhere, a connection of the
-    engine, with no transaction opened on SQLite (``ONE_STATEMENT``), given straight back."""
+    engine, with no transaction opened (``ONE_STATEMENT`` on SQLite; on PostgreSQL, AUTOCOMMIT:
+    asyncpg would wrap the one statement in ``BEGIN`` and ``ROLLBACK``, two more round trips),
+    given straight back. One statement reads one snapshot by itself either way."""
 
     def __init__(self, engine: AsyncEngine, sqlite_path: str | None) -> None:
         """``sqlite_path`` is ``sqlite_file(engine)``, worked out by the caller (``Context``
         needs it too)."""
         self.base = engine
-        self.engine = engine.execution_options(**ONE_STATEMENT)
+        autocommit = (
+            {"isolation_level": "AUTOCOMMIT"} if engine.dialect.name == "postgresql" else {}
+        )
+        self.engine = engine.execution_options(**ONE_STATEMENT, **autocommit)
         self.direct = (
             None if sqlite_path is None else sqlite.DirectReads(sqlite_path, engine.dialect)
         )

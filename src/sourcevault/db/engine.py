@@ -33,11 +33,11 @@ def build_engine(url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(url, connect_args=connect_args, **kwargs)
         _sqlite_transactions(engine)
         return engine
-    asyncpg = url.startswith("postgresql+asyncpg:")
+    on_asyncpg = url.startswith("postgresql+asyncpg:")
     engine = create_async_engine(
-        url, pool_pre_ping=not asyncpg, pool_size=10, max_overflow=20, **kwargs
+        url, pool_pre_ping=not on_asyncpg, pool_size=10, max_overflow=20, **kwargs
     )
-    if asyncpg:
+    if on_asyncpg:
         _ping_on_checkout(engine)
     return engine
 

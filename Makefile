@@ -10,10 +10,14 @@ PORT   ?= 8000
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-10s %s\n",$$1,$$2}'
 
-$(BIN)/.installed: pyproject.toml
+# The exact versions (and their hashes) of everything the venv holds: requirements-dev.lock
+# (runtime, the dev extra, the bench and build groups) and, within it, requirements.lock (what
+# a deployment installs). `make lock` writes both from pyproject.toml.
+$(BIN)/.installed: requirements-dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -41,6 +45,16 @@ $(BIN)/.bench-installed: $(BIN)/.installed
 bench: install $(BIN)/.bench-installed ## Benchmark beside Node socket.io (BENCH_ARGS="--quick --only B1,B3"); see BENCHMARKS.md
 	$(BIN)/sourcevault bench $(BENCH_ARGS)
 
+LOCK = $(BIN)/uv pip compile --quiet --universal --generate-hashes --custom-compile-command 'make lock'
+
+lock: $(BIN)/.installed ## Write the lock files from pyproject.toml, keeping every pin that still fits
+	$(LOCK) $(LOCK_ARGS) pyproject.toml --extra dev --group pyproject.toml:bench \
+		--group pyproject.toml:build -o requirements-dev.lock
+	$(LOCK) $(LOCK_ARGS) pyproject.toml -c requirements-dev.lock -o requirements.lock
+
+lock-upgrade: ## Write the lock files anew with the newest versions pyproject.toml allows
+	$(MAKE) lock LOCK_ARGS=--upgrade
+
 format: install ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix src tests migrations
 	$(BIN)/ruff format src tests migrations
@@ -48,4 +62,4 @@ format: install ## Apply ruff's fixes and formatting
 clean: ## Remove the venv, node_modules and caches
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
-.PHONY: help install run lint test bench format clean
+.PHONY: help install run lint test bench lock lock-upgrade format clean

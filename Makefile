@@ -31,19 +31,15 @@ run: install ## Migrate, then serve with the demo users on http://127.0.0.1:8000
 	$(BIN)/sourcevault serve --demo --host $(HOST) --port $(PORT)
 
 lint: install ## ruff (lint and format) and mypy
-	$(BIN)/ruff check src tests migrations
-	$(BIN)/ruff format --check src tests migrations
+	$(BIN)/ruff check src bench tests migrations
+	$(BIN)/ruff format --check src bench tests migrations
 	$(BIN)/mypy
 
 test: install lint ## Lint, then every test (SQLite and PostgreSQL; Redis, Node and browser where present)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-$(BIN)/.bench-installed: $(BIN)/.installed
-	$(BIN)/pip install --quiet -e '.[dev,bench]'
-	touch $@
-
-bench: install $(BIN)/.bench-installed ## Benchmark beside Node socket.io (BENCH_ARGS="--quick --only B1,B3"); see BENCHMARKS.md
-	$(BIN)/sourcevault bench $(BENCH_ARGS)
+bench: install ## Benchmark beside Node socket.io (BENCH_ARGS="--quick --only B1,B3"); see BENCHMARKS.md
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 LOCK = $(BIN)/uv pip compile --quiet --universal --generate-hashes --custom-compile-command 'make lock'
 
@@ -56,8 +52,8 @@ lock-upgrade: ## Write the lock files anew with the newest versions pyproject.to
 	$(MAKE) lock LOCK_ARGS=--upgrade
 
 format: install ## Apply ruff's fixes and formatting
-	$(BIN)/ruff check --fix src tests migrations
-	$(BIN)/ruff format src tests migrations
+	$(BIN)/ruff check --fix src bench tests migrations
+	$(BIN)/ruff format src bench tests migrations
 
 clean: ## Remove the venv, node_modules and caches
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis

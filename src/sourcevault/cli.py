@@ -97,7 +97,7 @@ def serve(
 
 
 def build_app(settings: Settings) -> FastAPI:
-    """The app ``serve`` runs (the benchmark's server adds a route to it)."""
+    """The app ``serve`` runs (the benchmark harness, outside the package, adds a route to it)."""
     from sourcevault.app import create_app
 
     return create_app(settings)
@@ -224,36 +224,6 @@ async def _create_user(settings: Settings, data: RegisterIn) -> UserOut:
     finally:
         await ctx.aclose()
     return user
-
-
-@app.command()
-def bench(
-    quick: Annotated[bool, typer.Option(help="Tiny sizes: a smoke run of every scenario.")] = False,
-    only: Annotated[str, typer.Option(help="Scenarios to run, e.g. B1,B3 (default: all).")] = "",
-    out: Annotated[str, typer.Option(help="Folder for the JSON, the PNG and the logs.")] = (
-        "bench-results"
-    ),
-    pg: Annotated[
-        str, typer.Option(help="PostgreSQL admin URL for B7's PostgreSQL half ('' skips it).")
-    ] = "postgresql://postgres@127.0.0.1:5432/postgres",
-) -> None:
-    """Benchmark our server beside the stock Node Socket.IO server (needs Node and npm ci)."""
-    from pathlib import Path
-
-    from sourcevault.bench import runner
-    from sourcevault.bench.procs import BenchError, check_node
-
-    problem = check_node()
-    if problem:
-        _fail(problem)
-    options = runner.Options(
-        quick=quick, only=tuple(only.split(",")) if only else (), out=Path(out), pg_admin=pg or None
-    )
-    try:
-        code = runner.main(options)
-    except BenchError as exc:
-        _fail(str(exc))
-    raise typer.Exit(code)
 
 
 def _with_demo(application: Any, demo: bool) -> Any:

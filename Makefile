@@ -8,7 +8,7 @@ PORT   ?= 8000
 .DEFAULT_GOAL := help
 
 help: ## List the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-10s %s\n",$$1,$$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-13s %s\n",$$1,$$2}'
 
 # The exact versions (and their hashes) of everything the venv holds: requirements-dev.lock
 # (runtime, the dev extra, the bench and build groups) and, within it, requirements.lock (what
@@ -38,6 +38,24 @@ lint: install ## ruff (lint and format) and mypy
 test: install lint ## Lint, then every test (SQLite and PostgreSQL; Redis, Node and browser where present)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# The other supported Pythons, each in its own venv from the same lock, found under pyenv or as
+# python3.X on the PATH. They run the suites that lean hardest on the event loop and on the
+# libraries' internals; `make test PYTHON=python3.13 VENV=.venv-3.13` runs everything.
+OTHER_PYTHONS ?= 3.12 3.13
+PYTHONS_SUITE ?= tests/realtime tests/test_serve.py tests/test_smoke.py tests/test_lock.py
+
+test-pythons: node_modules/.installed ## The realtime, serve and lock tests under Python 3.12 and 3.13
+	@set -e; for v in $(OTHER_PYTHONS); do \
+		py=""; for c in $$(ls -d "$$(pyenv root 2>/dev/null)"/versions/$$v.*/bin/python$$v \
+				2>/dev/null | sort -V -r) $$(command -v python$$v); do \
+			if "$$c" -c "import sys; assert sys.version[:$${#v}+1] == '$$v.'" 2>/dev/null; then \
+				py=$$c; break; fi; done; \
+		if [ -z "$$py" ]; then echo "Python $$v not found (under pyenv or on the PATH)"; exit 1; fi; \
+		echo "Python $$v: $$py"; \
+		$(MAKE) --no-print-directory $(VENV)-$$v/bin/.installed PYTHON=$$py VENV=$(VENV)-$$v; \
+		$(VENV)-$$v/bin/pytest $(PYTHONS_SUITE); \
+	done
+
 bench: install ## Benchmark beside Node socket.io (BENCH_ARGS="--quick --only B1,B3"); see BENCHMARKS.md
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
@@ -55,7 +73,7 @@ format: install ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix src bench tests migrations
 	$(BIN)/ruff format src bench tests migrations
 
-clean: ## Remove the venv, node_modules and caches
-	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis
+clean: ## Remove the venvs, node_modules and caches
+	rm -rf $(VENV) $(VENV)-3.* node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
-.PHONY: help install run lint test bench lock lock-upgrade format clean
+.PHONY: help install run lint test test-pythons bench lock lock-upgrade format clean

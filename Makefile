@@ -13,9 +13,14 @@ help: ## List the targets
 # The exact versions (and their hashes) of everything the venv holds: requirements-dev.lock
 # (runtime, the dev extra, the bench and build groups) and, within it, requirements.lock (what
 # a deployment installs). `make lock` writes both from pyproject.toml.
-$(BIN)/.installed: requirements-dev.lock pyproject.toml
+$(BIN)/.locked: requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
+	touch $@
+
+# The project itself, without dependencies; pip check fails when pyproject.toml asks for
+# something the lock does not hold (then run `make lock`, which needs only the step above).
+$(BIN)/.installed: $(BIN)/.locked pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	$(BIN)/python -m pip check
 	touch $@
@@ -40,7 +45,7 @@ test: install lint ## Lint, then every test (SQLite and PostgreSQL; Redis, Node 
 
 # The other supported Pythons, each in its own venv from the same lock, found under pyenv or as
 # python3.X on the PATH. They run the suites that lean hardest on the event loop and on the
-# libraries' internals; `make test PYTHON=python3.13 VENV=.venv-3.13` runs everything.
+# libraries' internals; `make test PYTHON=/path/to/python3.13 VENV=.venv-3.13` runs everything.
 OTHER_PYTHONS ?= 3.12 3.13
 PYTHONS_SUITE ?= tests/realtime tests/test_serve.py tests/test_smoke.py tests/test_lock.py
 
@@ -61,7 +66,7 @@ bench: install ## Benchmark beside Node socket.io (BENCH_ARGS="--quick --only B1
 
 LOCK = $(BIN)/uv pip compile --quiet --universal --generate-hashes --custom-compile-command 'make lock'
 
-lock: $(BIN)/.installed ## Write the lock files from pyproject.toml, keeping every pin that still fits
+lock: $(BIN)/.locked ## Write the lock files from pyproject.toml, keeping every pin that still fits
 	$(LOCK) $(LOCK_ARGS) pyproject.toml --extra dev --group pyproject.toml:bench \
 		--group pyproject.toml:build -o requirements-dev.lock
 	$(LOCK) $(LOCK_ARGS) pyproject.toml -c requirements-dev.lock -o requirements.lock

@@ -8,12 +8,21 @@ PORT   ?= 8000
 .DEFAULT_GOAL := help
 
 help: ## List the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-10s %s\n",$$1,$$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-13s %s\n",$$1,$$2}'
 
-$(BIN)/.installed: pyproject.toml
+# The exact versions (and their hashes) of everything the venv holds: requirements-dev.lock
+# (runtime, the dev extra, the bench and build groups) and, within it, requirements.lock (what
+# a deployment installs). `make lock` writes both from pyproject.toml.
+$(BIN)/.locked: requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
+	touch $@
+
+# The project itself, without dependencies; pip check fails when pyproject.toml asks for
+# something the lock does not hold (then run `make lock`, which needs only the step above).
+$(BIN)/.installed: $(BIN)/.locked pyproject.toml
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -27,25 +36,49 @@ run: install ## Migrate, then serve with the demo users on http://127.0.0.1:8000
 	$(BIN)/sourcevault serve --demo --host $(HOST) --port $(PORT)
 
 lint: install ## ruff (lint and format) and mypy
-	$(BIN)/ruff check src tests migrations
-	$(BIN)/ruff format --check src tests migrations
+	$(BIN)/ruff check src bench tests migrations
+	$(BIN)/ruff format --check src bench tests migrations
 	$(BIN)/mypy
 
 test: install lint ## Lint, then every test (SQLite and PostgreSQL; Redis, Node and browser where present)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-$(BIN)/.bench-installed: $(BIN)/.installed
-	$(BIN)/pip install --quiet -e '.[dev,bench]'
-	touch $@
+# The other supported Pythons, each in its own venv from the same lock, found under pyenv or as
+# python3.X on the PATH. They run the suites that lean hardest on the event loop and on the
+# libraries' internals; `make test PYTHON=/path/to/python3.13 VENV=.venv-3.13` runs everything.
+OTHER_PYTHONS ?= 3.12 3.13
+PYTHONS_SUITE ?= tests/realtime tests/test_serve.py tests/test_smoke.py tests/test_lock.py
 
-bench: install $(BIN)/.bench-installed ## Benchmark beside Node socket.io (BENCH_ARGS="--quick --only B1,B3"); see BENCHMARKS.md
-	$(BIN)/sourcevault bench $(BENCH_ARGS)
+test-pythons: node_modules/.installed ## The realtime, serve and lock tests under Python 3.12 and 3.13
+	@set -e; for v in $(OTHER_PYTHONS); do \
+		py=""; for c in $$(ls -d "$$(pyenv root 2>/dev/null)"/versions/$$v.*/bin/python$$v \
+				2>/dev/null | sort -V -r) $$(command -v python$$v); do \
+			if "$$c" -c "import sys; assert sys.version[:$${#v}+1] == '$$v.'" 2>/dev/null; then \
+				py=$$c; break; fi; done; \
+		if [ -z "$$py" ]; then echo "Python $$v not found (under pyenv or on the PATH)"; exit 1; fi; \
+		echo "Python $$v: $$py"; \
+		$(MAKE) --no-print-directory $(VENV)-$$v/bin/.installed PYTHON=$$py VENV=$(VENV)-$$v; \
+		$(VENV)-$$v/bin/pytest $(PYTHONS_SUITE); \
+	done
+
+bench: install ## Benchmark beside Node socket.io (BENCH_ARGS="--quick --only B1,B3"); see BENCHMARKS.md
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+LOCK = $(BIN)/uv pip compile --quiet --universal --generate-hashes --custom-compile-command 'make lock'
+
+lock: $(BIN)/.locked ## Write the lock files from pyproject.toml, keeping every pin that still fits
+	$(LOCK) $(LOCK_ARGS) pyproject.toml --extra dev --group pyproject.toml:bench \
+		--group pyproject.toml:build -o requirements-dev.lock
+	$(LOCK) $(LOCK_ARGS) pyproject.toml -c requirements-dev.lock -o requirements.lock
+
+lock-upgrade: ## Write the lock files anew with the newest versions pyproject.toml allows
+	$(MAKE) lock LOCK_ARGS=--upgrade
 
 format: install ## Apply ruff's fixes and formatting
-	$(BIN)/ruff check --fix src tests migrations
-	$(BIN)/ruff format src tests migrations
+	$(BIN)/ruff check --fix src bench tests migrations
+	$(BIN)/ruff format src bench tests migrations
 
-clean: ## Remove the venv, node_modules and caches
-	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis
+clean: ## Remove the venvs, node_modules and caches
+	rm -rf $(VENV) $(VENV)-3.* node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
-.PHONY: help install run lint test bench format clean
+.PHONY: help install run lint test test-pythons bench lock lock-upgrade format clean

@@ -1,7 +1,7 @@
 'use strict';
 // The benchmark's load generator: stock socket.io-client 4.8 over the websocket transport, so
 // the client side is the same whichever server it measures. The orchestrator
-// (sourcevault.bench) drives it with one JSON command per line on stdin; it answers each with
+// (bench/, in Python) drives it with one JSON command per line on stdin; it answers each with
 // one JSON line {id, ok, ...} on stdout.
 //
 // Commands:

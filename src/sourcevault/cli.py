@@ -99,7 +99,7 @@ def serve(
 
 
 def build_app(settings: Settings) -> FastAPI:
-    """The app ``serve`` runs (the benchmark's server adds a route to it)."""
+    """The app ``serve`` runs (the benchmark harness, outside the package, adds a route to it)."""
     from sourcevault.app import create_app
 
     return create_app(settings)
@@ -108,7 +108,7 @@ def build_app(settings: Settings) -> FastAPI:
 def _listen(host: str, port: int) -> socket.socket:
     """The listening socket, made before anything else is imported or checked.
 
-    Starting takes a second or more (imports, the migration check, the app). A client that
+    Starting takes a while (imports, the migration check, the app). A client that
     connects meanwhile, as every client does when it comes back after a restart, would be
     refused and back off (socket.io-client's default backoff doubles from 1 s); with the
     socket already listening, the kernel completes its connection and holds it, up to
@@ -129,8 +129,8 @@ def _listen(host: str, port: int) -> socket.socket:
 def _unused_by_server(settings: Settings) -> tuple[str, ...]:
     """What importing python-socketio would load that this server never runs: aiohttp,
     requests and websocket-client for its clients, and redis-py for its Redis managers when no
-    Redis is configured. 0.3 s of every start, which clients coming back after a restart wait
-    out. python-socketio and python-engineio import them only if they can, and make do
+    Redis is configured: time added to every start, which clients coming back after a restart
+    wait out. python-socketio and python-engineio import them only if they can, and make do
     without."""
     clients = ("aiohttp", "requests", "websocket")
     return clients if settings.redis_url is not None else (*clients, "redis", "valkey")
@@ -155,20 +155,18 @@ def _tune_gc() -> None:
     """Python's cycle collector, set for a server that holds thousands of connections, and
     turned back on (``serve`` turns it off before its imports).
 
-    Start-up runs without it: importing and building the app make some 125,000 objects that
-    live as long as the process, and the collector, run every 700 allocations, kept scanning
-    them: importing the app took 1.2 s with it and 0.9 s without, time that clients coming
-    back after a restart wait out. What start-up made is then moved out of the collector's
-    sight without a collection first (one found some 2,000 unreachable objects, kept now, and
-    took 0.1 s).
+    Start-up runs without it: importing and building the app make a great many objects that
+    live as long as the process, and the collector, run every 700 allocations, would keep
+    scanning them, slowing the start that clients coming back after a restart wait out. What
+    start-up made is then moved out of the collector's sight without a collection first (the
+    few unreachable objects it would find are not worth the pause).
 
     A full collection waits for 1,000 collections of the middle generation instead of 10.
-    With the defaults, a full collection ran each time the heap had grown by a quarter, and
-    each scanned every connection's objects: ramping to 10,000 connections (B4 of
-    ``sourcevault bench``) spent 7.9 s in 16 full collections, the longest 1.24 s, during which
-    nothing was served. Cyclic garbage is still collected, by the younger generations and by
-    the rarer full collections; memory freed by reference counting, most of it, is not
-    affected."""
+    With the defaults, a full collection runs each time the heap has grown by a quarter, and
+    each scans every connection's objects: while thousands of clients connect, that means
+    repeated pauses, each longer than the last, during which nothing is served. Cyclic garbage
+    is still collected, by the younger generations and by the rarer full collections; memory
+    freed by reference counting, most of it, is not affected."""
     gc.freeze()
     young, middle, _full = gc.get_threshold()
     gc.set_threshold(young, middle, 1000)
@@ -226,36 +224,6 @@ async def _create_user(settings: Settings, data: RegisterIn) -> UserOut:
     finally:
         await ctx.aclose()
     return user
-
-
-@app.command()
-def bench(
-    quick: Annotated[bool, typer.Option(help="Tiny sizes: a smoke run of every scenario.")] = False,
-    only: Annotated[str, typer.Option(help="Scenarios to run, e.g. B1,B3 (default: all).")] = "",
-    out: Annotated[str, typer.Option(help="Folder for the JSON, the PNG and the logs.")] = (
-        "bench-results"
-    ),
-    pg: Annotated[
-        str, typer.Option(help="PostgreSQL admin URL for B7's PostgreSQL half ('' skips it).")
-    ] = "postgresql://postgres@127.0.0.1:5432/postgres",
-) -> None:
-    """Benchmark our server beside the stock Node Socket.IO server (needs Node and npm ci)."""
-    from pathlib import Path
-
-    from sourcevault.bench import runner
-    from sourcevault.bench.procs import BenchError, check_node
-
-    problem = check_node()
-    if problem:
-        _fail(problem)
-    options = runner.Options(
-        quick=quick, only=tuple(only.split(",")) if only else (), out=Path(out), pg_admin=pg or None
-    )
-    try:
-        code = runner.main(options)
-    except BenchError as exc:
-        _fail(str(exc))
-    raise typer.Exit(code)
 
 
 def _with_demo(application: Any, demo: bool) -> Any:

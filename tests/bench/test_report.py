@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sourcevault.bench import report
+from bench import report
 
 
 def test_a_run_without_latency_samples_says_so_rather_than_blaming_matplotlib(
@@ -20,3 +20,22 @@ def test_a_run_without_latency_samples_says_so_rather_than_blaming_matplotlib(
     reason = report.draw(png, results)
     assert reason == "none of the scenarios run has a latency distribution"
     assert not png.exists()
+
+
+def test_the_installed_package_carries_no_benchmark() -> None:
+    """The harness lives beside the product: ``sourcevault`` has no ``bench`` module and its
+    command no ``bench`` subcommand (``make bench`` runs ``python -m bench`` from a checkout)."""
+    import importlib.util
+
+    from typer.testing import CliRunner
+
+    from sourcevault.cli import app
+
+    try:
+        harness = importlib.util.find_spec("sourcevault.bench.runner")
+    except ModuleNotFoundError:  # no sourcevault.bench at all
+        harness = None
+    assert harness is None
+    answer = CliRunner().invoke(app, ["bench", "--quick"])
+    assert answer.exit_code == 2
+    assert "No such command 'bench'" in answer.output

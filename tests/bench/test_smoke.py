@@ -1,6 +1,7 @@
 """A smoke run of the benchmark: every scenario at tiny sizes, on our server and on the Node
-reference, through the real ``sourcevault bench --quick`` command. It checks that each scenario
-ran to the end and counted right (every client got every event), never how fast anything was."""
+reference, through the real ``python -m bench --quick`` that ``make bench`` runs. It checks
+that each scenario ran to the end and counted right (every client got every event), never how
+fast anything was."""
 
 from __future__ import annotations
 
@@ -13,19 +14,12 @@ from typing import Any
 
 import pytest
 
-from sourcevault.bench.scenarios import QUICK
+from bench.scenarios import QUICK
 from tests import services
 
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = [pytest.mark.node, pytest.mark.timeout(240)]
-
-
-def _command() -> list[str]:
-    script = Path(sys.executable).with_name("sourcevault")
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-c", "from sourcevault.cli import main; main()"]
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +32,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     admin = f"postgresql://{services.PG_USER}@{services.PG_HOST}:{services.PG_PORT}/postgres"
     out = tmp_path_factory.mktemp("bench")
     done = subprocess.run(
-        [*_command(), "bench", "--quick", "--out", str(out), "--pg", admin if pg else ""],
+        [sys.executable, "-m", "bench", "--quick", "--out", str(out), "--pg", admin if pg else ""],
         cwd=ROOT,
         capture_output=True,
         text=True,

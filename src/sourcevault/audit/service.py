@@ -88,8 +88,7 @@ async def _log(m: Mutation) -> None:
     """Write the body's events to the log, the last thing before the commit: its own changes
     are flushed first, then the events are stamped with ``at`` and inserted. ``at`` is the
     moment the change is about to commit, and between it and the broadcast there is only that
-    insert and the ``COMMIT`` (the ORM's flush of the body's rows, 0.6 ms at the median, came
-    after it before)."""
+    insert and the ``COMMIT``, not the ORM's flush of the body's rows."""
     events = m.outbox.events
     if not events:
         return

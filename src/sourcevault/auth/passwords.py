@@ -10,7 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 _hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1, type=Type.ID)
 # Verified against when the email is unknown, so both mistakes cost the same time: a hash of
 # "not a real password, only here to spend the same time" with ``_hasher``'s parameters (a test
-# checks they are the same). Written out, not computed at import: that took 34 ms of each start.
+# checks they are the same). Written out, not computed at import, where it would slow each start.
 _DUMMY_HASH = (
     "$argon2id$v=19$m=19456,t=2,p=1$JIxj+ITlTFRqVl7hffFrlg"
     "$O+yZbIa7n3qAgpHGn/rR7YxgkmTXiSzgXDTvRaOcMK0"

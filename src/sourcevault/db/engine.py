@@ -48,8 +48,8 @@ def _ping_on_checkout(engine: AsyncEngine) -> None:
 
     SQLAlchemy 2.1's ``pool_pre_ping`` on asyncpg takes three round trips (``BEGIN``, a
     prepared empty query, ``ROLLBACK``; the transaction keeps pgbouncer's transaction mode from
-    running the prepare and the execution on different server connections), about 0.4 ms a
-    checkout here, and a REST write checks out twice (the token lookup, the write). ``SELECT 1``
+    running the prepare and the execution on different server connections), and a REST write
+    checks out twice (the token lookup, the write). ``SELECT 1``
     through asyncpg's ``execute`` without arguments goes by the simple-query protocol: nothing
     prepared, no transaction needed. (An empty query there fails inside asyncpg: its answer has
     no status.) A ``DisconnectionError`` raised by a checkout listener is how the pool is told

@@ -1,4 +1,7 @@
-"""``sourcevault bench``: our server beside the stock Node Socket.IO server, in one run.
+"""The benchmark harness: our server beside the stock Node Socket.IO server, in one run.
+
+It lives beside the product, not in it: ``make bench`` runs it (``python -m bench`` from the
+repository root, see ``__main__``), and the installed ``sourcevault`` package knows nothing of it.
 
 Each scenario (B1-B7, see ``scenarios``) gets a fresh server of ours (``serve``: exactly
 ``sourcevault serve`` on a fresh migrated database, plus one loopback route that drives the

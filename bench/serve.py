@@ -1,6 +1,6 @@
 """Our server as the benchmark runs it: ``sourcevault serve`` itself, plus one route.
 
-``python -m sourcevault.bench.serve serve --host H --port P`` runs the real ``serve`` command
+``python -m bench.serve serve --host H --port P`` runs the real ``serve`` command
 (it listens first, then its migration check, its uvicorn options) on an app that also has
 ``POST /bench/fanout`` (fanout.py), imported, like the app, only once ``serve`` listens.
 """
@@ -21,7 +21,7 @@ def main() -> None:
     build = cli.build_app
 
     def build_app(settings: Settings) -> FastAPI:
-        from sourcevault.bench.fanout import add_fanout_route
+        from bench.fanout import add_fanout_route
 
         app = build(settings)
         add_fanout_route(app)

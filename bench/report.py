@@ -275,7 +275,7 @@ def draw(path: Path, results: dict[str, Any]) -> str | None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        return "matplotlib is not installed (pip install -e '.[bench]')"
+        return "matplotlib is not installed (make install installs it from requirements-dev.lock)"
     columns = 3
     rows_n = math.ceil(len(panels) / columns)
     fig, axes = plt.subplots(rows_n, columns, figsize=(5 * columns, 3.6 * rows_n), squeeze=False)

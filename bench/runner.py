@@ -38,8 +38,8 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from sourcevault.bench import report
-from sourcevault.bench.procs import (
+from bench import report
+from bench.procs import (
     NODE_MODULES,
     SERVE_MODULE,
     BenchError,
@@ -49,12 +49,13 @@ from sourcevault.bench.procs import (
     free_port,
     loadgen,
     node,
+    our_env,
     our_server,
     raise_nofile,
     reference_server,
 )
-from sourcevault.bench.scenarios import FULL, QUICK, SCENARIOS, Run, Scenario, Sizes
-from sourcevault.bench.world import World, seed_database
+from bench.scenarios import FULL, QUICK, SCENARIOS, Run, Scenario, Sizes
+from bench.world import World, seed_database
 
 DEFAULT_PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 PYTHON_PACKAGES = [
@@ -143,8 +144,7 @@ class Bench:
         self.template = workdir / "template.db"
 
     async def migrate(self, database_url: str) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SOURCEVAULT_")}
-        env["SOURCEVAULT_DATABASE_URL"] = database_url
+        env = our_env(database_url)
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -300,8 +300,7 @@ async def run(options: Options, console: Console) -> dict[str, Any]:
                     )
         status("done")
     return {
-        "command": "sourcevault bench "
-        + " ".join(sys.argv[2:] if sys.argv[1:2] == ["bench"] else []),
+        "command": " ".join(["python -m bench", *sys.argv[1:]]),
         "quick": options.quick,
         "started": stamp,
         "seconds": time.monotonic() - started,

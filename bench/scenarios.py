@@ -19,9 +19,9 @@ from typing import Any
 
 import httpx
 
-from sourcevault.bench.procs import BenchError, Loadgen, Server, cpu_seconds, rss_bytes
-from sourcevault.bench.report import summarize
-from sourcevault.bench.world import BenchVault, World, make_world
+from bench.procs import BenchError, Loadgen, Server, cpu_seconds, rss_bytes
+from bench.report import summarize
+from bench.world import BenchVault, World, make_world
 
 
 @dataclass(frozen=True)

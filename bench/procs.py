@@ -25,10 +25,10 @@ from typing import IO, Any
 import httpx
 import orjson
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[1]
 JS = ROOT / "bench"
 NODE_MODULES = ROOT / "node_modules"
-SERVE_MODULE = "sourcevault.bench.serve"
+SERVE_MODULE = "bench.serve"
 
 
 class BenchError(RuntimeError):
@@ -186,9 +186,18 @@ class Server:
             self._log_file = None
 
 
-def our_server(port: int, database_url: str, cores: frozenset[int], cwd: Path, log: Path) -> Server:
+def our_env(database_url: str) -> dict[str, str]:
+    """What our server runs with: none of the caller's ``SOURCEVAULT_`` settings but the run's
+    database, and the repository root on the path, so that ``-m bench.serve`` imports from
+    whichever folder the server works in."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOURCEVAULT_")}
     env["SOURCEVAULT_DATABASE_URL"] = database_url
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    return env
+
+
+def our_server(port: int, database_url: str, cores: frozenset[int], cwd: Path, log: Path) -> Server:
+    env = our_env(database_url)
     # The load generators are one address and a few users standing for thousands of clients:
     # the per-user and per-address socket caps would refuse them, as they would such a crowd.
     env["SOURCEVAULT_SOCKET_MAX_PER_USER"] = env["SOURCEVAULT_SOCKET_MAX_PER_ADDRESS"] = "1000000"

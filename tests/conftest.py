@@ -82,6 +82,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "database_url": database_url,
         "redis_url": None,
         "allowed_origins": ["http://allowed.example"],
+        "metrics_bind": "127.0.0.1:0",  # a port of its own for each test's server
         "_env_file": None,
     }
     values.update(overrides)

@@ -17,6 +17,7 @@ from sourcevault.config import Settings
 from sourcevault.context import Context
 from sourcevault.realtime.broadcaster import Broadcaster, Event, Notice
 from sourcevault.realtime.fastpath import WS_PROTOCOL
+from sourcevault.serving import uvicorn_options
 
 
 @dataclass
@@ -56,6 +57,7 @@ async def live_server(
         ws_ping_interval=None,
         lifespan="on",
         timeout_graceful_shutdown=2,
+        **uvicorn_options(settings),
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))

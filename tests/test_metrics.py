@@ -9,10 +9,11 @@ import re
 import httpx
 import pytest
 import socketio
+from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from sourcevault.config import Settings
-from tests import factories
+from tests import checks, factories
 from tests.conftest import make_settings
 from tests.factories import Team
 from tests.live import LiveServer
@@ -42,27 +43,44 @@ async def refused(server: LiveServer, token: str | None, **connect: object) -> N
         await sock.close()
 
 
-async def scrape(client: httpx.AsyncClient) -> dict[str, float]:
-    """Every sample as ``name{label="value",...}`` -> value."""
-    response = await client.get("/metrics")
+async def scrape(server: LiveServer) -> dict[str, float]:
+    """Every sample as ``name{label="value",...}`` -> value, from the metrics listener."""
+    async with httpx.AsyncClient(timeout=5) as http:
+        response = await http.get(server.app.state.metrics_server.url)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain; version=")
-    samples: dict[str, float] = {}
-    for family in text_string_to_metric_families(response.text):
+    return samples(response.text)
+
+
+def samples(text: str) -> dict[str, float]:
+    found: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
         for sample in family.samples:
             labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
-            samples[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
-    return samples
+            found[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
+    return found
+
+
+async def test_metrics_are_served_on_their_own_listener_not_the_public_port(
+    server: LiveServer, client: httpx.AsyncClient
+) -> None:
+    checks.error(await client.get("/metrics"), 404, "NOT_FOUND")
+    url = server.app.state.metrics_server.url
+    assert url.startswith("http://127.0.0.1:") and f":{server.port}/" not in url
+    async with httpx.AsyncClient(timeout=5) as http:
+        assert "sourcevault_sockets_connected" in (await http.get(url)).text
+        assert (await http.get(url.replace("/metrics", "/api/vaults"))).status_code == 404
 
 
 async def test_metrics_follow_connections_broadcasts_and_refusals(
     server: LiveServer, client: httpx.AsyncClient, team: Team
 ) -> None:
-    start = await scrape(client)
+    start = await scrape(server)
     assert start["sourcevault_sockets_connected"] == 0
     assert start["sourcevault_vault_joins"] == 0
     assert start['sourcevault_handshakes_refused_total{reason="unauthorized"}'] == 0
     assert start['sourcevault_handshakes_refused_total{reason="origin"}'] == 0
+    assert start['sourcevault_handshakes_refused_total{reason="rate_limited"}'] == 0
     assert start["sourcevault_slow_clients_dropped_total"] == 0
     # Setting up the team added two members: two events, each handed over once.
     assert start['sourcevault_events_broadcast_total{type="member:added"}'] == 2
@@ -88,7 +106,7 @@ async def test_metrics_follow_connections_broadcasts_and_refusals(
     limited = [a for a in acks if not a["ok"] and a["error"]["code"] == "RATE_LIMITED"]
     assert len(limited) == 4
 
-    during = await scrape(client)
+    during = await scrape(server)
     assert during["sourcevault_sockets_connected"] == 3
     assert during["sourcevault_vault_rooms"] == 2
     assert during["sourcevault_vault_joins"] == 3
@@ -102,7 +120,7 @@ async def test_metrics_follow_connections_broadcasts_and_refusals(
     await viewer.close()
     await owner.sio.call("vault:leave", {"vaultId": team.vault_id})
     await idle.close()
-    end = await scrape(client)
+    end = await scrape(server)
     assert end["sourcevault_sockets_connected"] == 1
     assert end["sourcevault_vault_rooms"] == 0
     assert end["sourcevault_vault_joins"] == 0
@@ -116,14 +134,15 @@ async def test_each_app_counts_only_its_own(server: LiveServer, client: httpx.As
     other = create_app(server.ctx.settings)
     assert other.state.ctx.metrics.registry is not server.ctx.metrics.registry
     await refused(server, "not-a-token")
-    assert (await scrape(client))[
+    assert (await scrape(server))[
         'sourcevault_handshakes_refused_total{reason="unauthorized"}'
     ] == 1
-    transport = httpx.ASGITransport(app=other)
-    async with httpx.AsyncClient(transport=transport, base_url="http://other") as fresh:
-        assert (await scrape(fresh))[
+    assert (
+        samples(generate_latest(other.state.ctx.metrics.registry).decode())[
             'sourcevault_handshakes_refused_total{reason="unauthorized"}'
-        ] == 0
+        ]
+        == 0
+    )
     await other.state.ctx.aclose()
 
 

@@ -9,19 +9,23 @@ from typing import Any
 
 import socketio
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import text
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sourcevault import __version__, http_errors
 from sourcevault.audit.routes import router as events_router
 from sourcevault.auth.routes import router as auth_router
+from sourcevault.body_limit import BodyLimit
 from sourcevault.config import Settings
 from sourcevault.context import Context
 from sourcevault.logs import RequestId, id_for, request_id
+from sourcevault.metrics_server import MetricsServer
 from sourcevault.realtime.redis_link import RedisLink
 from sourcevault.realtime.server import Realtime
+from sourcevault.security_headers import SecurityHeaders, with_docs_policy
 from sourcevault.sources.routes import router as sources_router
 from sourcevault.vaults.routes import router as vaults_router
 from sourcevault.web.routes import router as web_router
@@ -33,12 +37,23 @@ SOCKETIO_PATH = "socket.io"
 
 
 class _SocketIO:
-    """Sends ``/socket.io/`` to the Socket.IO server and everything else to FastAPI."""
+    """Sends ``/socket.io/`` to the Socket.IO server and everything else to FastAPI; a
+    polling request from a page of a foreign origin is refused here, in the contract's body."""
 
-    def __init__(self, app: ASGIApp, sio: socketio.AsyncServer) -> None:
-        self.asgi = socketio.ASGIApp(sio, other_asgi_app=app, socketio_path=SOCKETIO_PATH)
+    def __init__(self, app: ASGIApp, realtime: Realtime) -> None:
+        self.realtime = realtime
+        self.asgi = socketio.ASGIApp(realtime.sio, other_asgi_app=app, socketio_path=SOCKETIO_PATH)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(_SOCKETS_PREFIX):
+            headers = Headers(scope=scope)
+            origin = headers.get("origin")
+            refusal = origin and self.realtime.refuse_origin(
+                origin, scope["scheme"], headers.get("host")
+            )
+            if refusal:
+                await http_errors.error_response(refusal)(scope, receive, send)
+                return
         await self.asgi(scope, receive, send)
 
 
@@ -80,15 +95,21 @@ def create_app(settings: Settings) -> FastAPI:
     ctx.broadcaster = ctx.metrics.metered(realtime)
     ctx.metrics.watch(realtime)
     redis = realtime.sio.manager if isinstance(realtime.sio.manager, RedisLink) else None
+    address = settings.metrics_address
+    metrics = None if address is None else MetricsServer(ctx.metrics.registry, *address)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if redis is not None:
             await redis.start(realtime.sio)
         ctx.start()
+        if metrics is not None:
+            await metrics.start()
         try:
             yield
         finally:
+            if metrics is not None:
+                await metrics.aclose()
             await realtime.shutdown()
             if redis is not None:
                 await redis.aclose()
@@ -99,9 +120,12 @@ def create_app(settings: Settings) -> FastAPI:
         version=__version__,
         description="Shared vaults of research sources, live to every member.",
         lifespan=lifespan,
+        docs_url=None,  # served below, with the policy its inline script needs
+        redoc_url=None,
     )
     app.state.ctx = ctx
     app.state.realtime = realtime
+    app.state.metrics_server = metrics
     http_errors.install(app)
     for router in (auth_router, vaults_router, sources_router, events_router, web_router):
         app.include_router(router)
@@ -116,13 +140,18 @@ def create_app(settings: Settings) -> FastAPI:
         status = 200 if all(v == "ok" for v in checks.values()) else 503
         return JSONResponse({"status": "ok" if status == 200 else "unavailable", **checks}, status)
 
-    @app.get("/metrics", tags=["ops"], response_class=Response)
-    async def metrics() -> Response:
-        """Prometheus metrics of this instance."""
-        return Response(generate_latest(ctx.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return with_docs_policy(get_swagger_ui_html(openapi_url="/openapi.json", title=app.title))
 
-    app.add_middleware(_SocketIO, sio=realtime.sio)
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> HTMLResponse:
+        return with_docs_policy(get_redoc_html(openapi_url="/openapi.json", title=app.title))
+
+    app.add_middleware(_SocketIO, realtime=realtime)
     app.sockets = socketio.ASGIApp(realtime.sio, socketio_path=SOCKETIO_PATH)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestId)
     return app
 

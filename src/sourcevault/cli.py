@@ -78,6 +78,8 @@ def serve(
     logs.configure()  # before create_app: python-socketio sets up its loggers when built
     app = _with_demo(build_app(settings), demo)
     _tune_gc()
+    from sourcevault.serving import Server, uvicorn_options
+
     config = uvicorn.Config(
         app,
         host=host,
@@ -90,8 +92,8 @@ def serve(
         timeout_graceful_shutdown=10,
         log_level="info",
         log_config=None,  # records go to the handler logs.configure() set up
+        **uvicorn_options(settings),
     )
-    from sourcevault.serving import Server
 
     Server(config).run(sockets=[sock])
 

@@ -6,6 +6,7 @@ and ``create_app(settings)`` takes the result, so tests pass their own.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
@@ -29,11 +30,24 @@ class Settings(BaseSettings):
     cookie_secure: bool = False
     allow_signup: bool = True
 
-    # Login throttling: this many failures for one email within the window lock that
-    # email's logins for lockout seconds; the lock always ends by itself.
+    # The largest HTTP request body a route takes unless it declares its own (bytes).
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Addresses (or networks) of the reverse proxies whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed; empty, no proxy header is.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Prometheus metrics are served on their own listener, ``host:port``; empty: not at all.
+    metrics_bind: str = "127.0.0.1:9464"
+
+    # Login throttling (auth/throttle.py). Per email and client address: after this many
+    # failures within the window, each further failure makes the next attempt wait, the wait
+    # doubling from ``login_delay_seconds`` up to ``login_max_delay_seconds``. Per client
+    # address, across emails: this many failures within the window refuse its logins until
+    # the window ends.
     login_max_failures: int = Field(default=5, ge=1)
     login_failure_window: int = Field(default=300, ge=1)
-    login_lockout_seconds: int = Field(default=60, ge=1)
+    login_delay_seconds: float = Field(default=1.0, gt=0)
+    login_max_delay_seconds: float = Field(default=900.0, gt=0)
+    login_address_max_failures: int = Field(default=100, ge=1)
 
     # Socket.IO abuse limits.
     socket_max_payload: int = Field(default=64 * 1024, ge=1024)
@@ -43,6 +57,10 @@ class Settings(BaseSettings):
     socket_max_queued: int = Field(default=1000, ge=10)
     socket_ping_interval: float = Field(default=25.0, gt=0)
     socket_ping_timeout: float = Field(default=20.0, gt=0)
+    # Sockets open at once on this instance, per user and per client address; past either,
+    # a handshake is refused with RATE_LIMITED.
+    socket_max_per_user: int = Field(default=50, ge=1)
+    socket_max_per_address: int = Field(default=200, ge=1)
 
     @field_validator("allowed_origins", mode="before")
     @classmethod
@@ -51,9 +69,43 @@ class Settings(BaseSettings):
             return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
         return value
 
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [p.strip() for p in value.split(",") if p.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_proxies(cls, value: list[str]) -> list[str]:
+        for proxy in value:
+            ipaddress.ip_network(proxy, strict=False)  # a ValueError names the bad one
+        return value
+
+    @field_validator("metrics_bind")
+    @classmethod
+    def _valid_bind(cls, value: str) -> str:
+        if value:
+            metrics_address(value)
+        return value
+
+    @property
+    def metrics_address(self) -> tuple[str, int] | None:
+        return metrics_address(self.metrics_bind) if self.metrics_bind else None
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def metrics_address(bind: str) -> tuple[str, int]:
+    """``host:port`` (``[::1]:port`` for IPv6) as a pair; a ValueError when it is not one."""
+    host, sep, port = bind.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"expected host:port, got {bind!r}")
+    return host, int(port)
 
 
 def get_settings() -> Settings:

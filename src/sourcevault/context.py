@@ -57,6 +57,8 @@ class Context:
             throttle=LoginThrottle(
                 max_failures=settings.login_max_failures,
                 window=settings.login_failure_window,
-                lockout=settings.login_lockout_seconds,
+                delay=settings.login_delay_seconds,
+                max_delay=settings.login_max_delay_seconds,
+                address_max_failures=settings.login_address_max_failures,
             ),
         )

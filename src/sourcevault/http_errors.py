@@ -50,6 +50,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     403: _error(403, "INSUFFICIENT_PERMISSIONS or ORIGIN_REJECTED"),
     404: _error(404, "NOT_FOUND: no such resource, or the caller is not a member"),
     409: _error(409, "CONFLICT"),
+    413: _error(413, "PAYLOAD_TOO_LARGE: the body is over the server's limit"),
     422: _error(422, "VALIDATION_ERROR, with details"),
     429: _error(429, "RATE_LIMITED"),
 }
@@ -69,7 +70,6 @@ _BY_STATUS: dict[int, type[AppError]] = {
     401: Unauthorized,
     404: NotFound,
     405: MethodNotAllowed,
-    413: PayloadTooLarge,
     422: ValidationFailed,
 }
 
@@ -109,6 +109,8 @@ def install(app: FastAPI) -> None:
             return error_response(
                 ValidationFailed([{"field": "body", "message": "Malformed JSON"}])
             )
+        if exc.status_code == 413:  # body_limit.BodyTooLarge, raised while reading
+            return error_response(PayloadTooLarge(str(exc.detail)))
         cls = _BY_STATUS.get(exc.status_code)
         if cls is None or cls is ValidationFailed:
             body = {"code": "HTTP_ERROR", "message": str(exc.detail)}

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from sourcevault.realtime.broadcaster import Broadcaster, Event, Notice
     from sourcevault.realtime.server import Realtime
 
-REFUSAL_REASONS = ("unauthorized", "origin")
+REFUSAL_REASONS = ("unauthorized", "origin", "rate_limited")
 _REFUSED_MARK = "sourcevault.refused"
 
 
@@ -42,7 +42,7 @@ class Metrics:
         )
         self.handshakes_refused = Counter(
             "sourcevault_handshakes_refused",
-            "Socket.IO connections refused, by reason (unauthorized, origin).",
+            "Socket.IO connections refused, by reason (unauthorized, origin, rate_limited).",
             ["reason"],
             registry=self.registry,
         )

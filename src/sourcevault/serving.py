@@ -27,9 +27,22 @@ from typing import Any
 
 import uvicorn
 
+from sourcevault.config import Settings
+
 log = logging.getLogger("uvicorn.error")  # where uvicorn's own shutdown lines go
 
 TICK = 0.1  # uvicorn's: the Date header and the request limit are checked at each
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """What every uvicorn that serves the app is given whatever else it runs with: proxy
+    headers believed only from the trusted proxies, and no ``server`` header naming it."""
+    trusted = settings.trusted_proxies
+    return {
+        "proxy_headers": bool(trusted),
+        "forwarded_allow_ips": list(trusted) or None,
+        "server_header": False,
+    }
 
 
 class _Draining(set[Any]):

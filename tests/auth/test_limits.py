@@ -1,5 +1,6 @@
-"""Time-bound parts of authentication: sessions expire, and failed logins lock an account only
-for a while. Both are about time, so these tests wait for the known instant, once."""
+"""Time-bound parts of authentication: sessions expire, and failed logins slow the guesser for a
+while without keeping the owner out. Both are about time, so these tests wait for the known
+instant, once."""
 
 from __future__ import annotations
 
@@ -49,35 +50,91 @@ async def test_an_expired_session_is_refused(database_url: str) -> None:
         assert fresh.status_code == 200, fresh.text
 
 
-async def test_failed_logins_lock_the_account_for_a_while(database_url: str) -> None:
-    settings = make_settings(database_url, login_max_failures=3, login_lockout_seconds=1)
+ATTACKER = {"X-Forwarded-For": "203.0.113.9"}
+OWNER = {"X-Forwarded-For": "198.51.100.7"}
+
+
+async def test_failed_logins_slow_that_address_more_each_time_but_never_the_owner_elsewhere(
+    database_url: str,
+) -> None:
+    settings = make_settings(
+        database_url, login_max_failures=3, login_delay_seconds=1, trusted_proxies=["127.0.0.1"]
+    )
     async with live_server(settings) as live, httpx.AsyncClient(base_url=live.url) as http:
         user = await factories.register(http)
-        bystander = await factories.register(http)
         right = {"email": user["email"], "password": PASSWORD}
         wrong = {"email": user["email"], "password": "not the password"}
 
         for _ in range(settings.login_max_failures):
-            checks.error(await http.post("/api/auth/login", json=wrong), 401, "UNAUTHORIZED")
-        locked_at = asyncio.get_running_loop().time()
-
+            failed = await http.post("/api/auth/login", json=wrong, headers=ATTACKER)
+            checks.error(failed, 401, "UNAUTHORIZED")
+        waited_from = asyncio.get_running_loop().time()
+        # From the attacker's address the next try waits, even with the right password...
         for path in ("/api/auth/login", "/api/auth/token"):
-            refused = await http.post(path, json=right)
+            refused = await http.post(path, json=right, headers=ATTACKER)
             checks.error(refused, 429, "RATE_LIMITED")
-            assert 1 <= int(refused.headers["retry-after"]) <= settings.login_lockout_seconds
-        # The lock is on that account only; the same email in another case is the same account.
+            assert refused.headers["retry-after"] == "1"
+        # ...and the same email in another case is the same account.
         shouted = {"email": user["email"].upper(), "password": PASSWORD}
-        checks.error(await http.post("/api/auth/login", json=shouted), 429, "RATE_LIMITED")
-        other = await http.post(
-            "/api/auth/token", json={"email": bystander["email"], "password": PASSWORD}
+        checks.error(
+            await http.post("/api/auth/login", json=shouted, headers=ATTACKER), 429, "RATE_LIMITED"
         )
-        assert other.status_code == 200, other.text
+        # The owner, elsewhere, is not kept out.
+        mine = await http.post("/api/auth/token", json=right, headers=OWNER)
+        assert mine.status_code == 200, mine.text
 
-        remaining = locked_at + settings.login_lockout_seconds - asyncio.get_running_loop().time()
-        await asyncio.sleep(max(0.0, remaining) + MARGIN)
+        # Past the wait, one more failure doubles it.
+        await asyncio.sleep(max(0.0, waited_from + 1 - asyncio.get_running_loop().time()) + MARGIN)
+        checks.error(
+            await http.post("/api/auth/login", json=wrong, headers=ATTACKER), 401, "UNAUTHORIZED"
+        )
+        refused = await http.post("/api/auth/login", json=right, headers=ATTACKER)
+        checks.error(refused, 429, "RATE_LIMITED")
+        assert refused.headers["retry-after"] == "2"
 
-        unlocked = await http.post("/api/auth/login", json=right)
-        assert unlocked.status_code == 200, unlocked.text
-        # A success starts the count over: one more failure is just a failure.
-        checks.error(await http.post("/api/auth/login", json=wrong), 401, "UNAUTHORIZED")
-        assert (await http.post("/api/auth/token", json=right)).status_code == 200
+        # A success from an address starts its count over.
+        again = await http.post("/api/auth/login", json=wrong, headers=OWNER)
+        checks.error(again, 401, "UNAUTHORIZED")
+        assert (await http.post("/api/auth/login", json=right, headers=OWNER)).status_code == 200
+
+
+async def test_one_address_guessing_across_accounts_is_refused_there_only(
+    database_url: str,
+) -> None:
+    settings = make_settings(
+        database_url, login_address_max_failures=4, trusted_proxies=["127.0.0.1"]
+    )
+    async with live_server(settings) as live, httpx.AsyncClient(base_url=live.url) as http:
+        user = await factories.register(http)
+        for n in range(settings.login_address_max_failures):
+            guess = {"email": f"someone{n}@example.org", "password": "guess"}
+            checks.error(
+                await http.post("/api/auth/login", json=guess, headers=ATTACKER),
+                401,
+                "UNAUTHORIZED",
+            )
+        right = {"email": user["email"], "password": PASSWORD}
+        refused = await http.post("/api/auth/token", json=right, headers=ATTACKER)
+        checks.error(refused, 429, "RATE_LIMITED")
+        assert int(refused.headers["retry-after"]) > 200  # until the window ends
+        mine = await http.post("/api/auth/token", json=right, headers=OWNER)
+        assert mine.status_code == 200, mine.text
+
+
+async def test_a_forwarded_address_is_believed_only_from_a_trusted_proxy(
+    database_url: str,
+) -> None:
+    # No trusted proxy: a client naming another address each time is still one address.
+    settings = make_settings(database_url, login_max_failures=2)
+    async with live_server(settings) as live, httpx.AsyncClient(base_url=live.url) as http:
+        user = await factories.register(http)
+        wrong = {"email": user["email"], "password": "not the password"}
+        for n in range(settings.login_max_failures):
+            forged = {"X-Forwarded-For": f"192.0.2.{n + 1}"}
+            checks.error(
+                await http.post("/api/auth/login", json=wrong, headers=forged), 401, "UNAUTHORIZED"
+            )
+        refused = await http.post(
+            "/api/auth/login", json=wrong, headers={"X-Forwarded-For": "192.0.2.99"}
+        )
+        checks.error(refused, 429, "RATE_LIMITED")

@@ -27,6 +27,7 @@ def free_port() -> int:
 def server_env(database_url: str, **settings: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOURCEVAULT_")}
     env["SOURCEVAULT_DATABASE_URL"] = database_url
+    env["SOURCEVAULT_METRICS_BIND"] = ""  # several may run at once; a test that reads them sets one
     env.update({f"SOURCEVAULT_{k.upper()}": v for k, v in settings.items()})
     env["PYTHONUNBUFFERED"] = "1"
     return env

@@ -68,11 +68,16 @@ class Instance:
     env: dict[str, str]
     workdir: Path
     port: int = field(default_factory=free_port)
+    metrics_port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.metrics_port}/metrics"
 
     @property
     def log(self) -> Path:
@@ -82,7 +87,7 @@ class Instance:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
                 [str(SOURCEVAULT), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-                env=self.env,
+                env={**self.env, "SOURCEVAULT_METRICS_BIND": f"127.0.0.1:{self.metrics_port}"},
                 cwd=self.workdir,  # no stray .env file is read
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -341,7 +346,7 @@ async def until_line(
 
 async def sockets_on(instance: Instance) -> int:
     async with httpx.AsyncClient(timeout=5) as http:
-        text = (await http.get(f"{instance.url}/metrics")).text
+        text = (await http.get(instance.metrics_url)).text
     for family in text_string_to_metric_families(text):
         if family.name == "sourcevault_sockets_connected":
             return int(family.samples[0].value)

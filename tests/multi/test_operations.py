@@ -56,6 +56,6 @@ async def test_readiness_covers_the_database_and_redis(pair: list[Instance]) -> 
             ready = await http.get(f"{instance.url}/readyz")
             assert ready.status_code == 200
             assert ready.json() == {"status": "ok", "database": "ok", "redis": "ok"}
-            metrics = (await http.get(f"{instance.url}/metrics")).text
+            metrics = (await http.get(instance.metrics_url)).text
             assert "sourcevault_redis_subscribed 1.0" in metrics
             assert "sourcevault_redis_outbox 0.0" in metrics

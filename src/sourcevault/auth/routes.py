@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from sourcevault.auth import service
 from sourcevault.auth.dependencies import COOKIE_NAME, Ctx, CurrentUser
@@ -13,6 +13,7 @@ from sourcevault.auth.schemas import (
     UserEnvelope,
     UserOut,
 )
+from sourcevault.client_address import client_address
 from sourcevault.errors import InsufficientPermissions
 from sourcevault.http_errors import ERROR_RESPONSES
 
@@ -32,8 +33,8 @@ async def register(body: RegisterIn, ctx: Ctx) -> UserEnvelope:
 
 
 @router.post("/login", response_model=SessionOut)
-async def login(body: LoginIn, ctx: Ctx, response: Response) -> SessionOut:
-    token, principal = await service.login(ctx, body, kind="cookie")
+async def login(body: LoginIn, ctx: Ctx, request: Request, response: Response) -> SessionOut:
+    token, principal = await service.login(ctx, body, "cookie", client_address(request.scope))
     response.set_cookie(
         COOKIE_NAME,
         token,
@@ -48,8 +49,8 @@ async def login(body: LoginIn, ctx: Ctx, response: Response) -> SessionOut:
 
 
 @router.post("/token", response_model=TokenOut)
-async def token(body: LoginIn, ctx: Ctx) -> TokenOut:
-    secret, principal = await service.login(ctx, body, kind="token")
+async def token(body: LoginIn, ctx: Ctx, request: Request) -> TokenOut:
+    secret, principal = await service.login(ctx, body, "token", client_address(request.scope))
     session = _session_out(principal)
     return TokenOut(token=secret, user=session.user, expires=session.expires)
 

@@ -43,16 +43,18 @@ async def register(ctx: Context, data: RegisterIn) -> UserOut:
     return user_out(user)
 
 
-async def login(ctx: Context, data: LoginIn, kind: str) -> tuple[str, Principal]:
-    """Check the password and open a session; returns the secret (shown once) and the caller."""
-    ctx.throttle.check(data.email)
+async def login(ctx: Context, data: LoginIn, kind: str, address: str) -> tuple[str, Principal]:
+    """Check the password and open a session; returns the secret (shown once) and the caller.
+
+    ``address`` is the client's, for the throttle (``auth/throttle.py``)."""
+    ctx.throttle.check(data.email, address)
     async with ctx.sessionmaker() as session:
         user = await session.scalar(select(User).where(User.email == data.email))
     if not await verify_password(user.password_hash if user else None, data.password):
-        ctx.throttle.failed(data.email)
+        ctx.throttle.failed(data.email, address)
         raise Unauthorized(INVALID_LOGIN)
     assert user is not None
-    ctx.throttle.succeeded(data.email)
+    ctx.throttle.succeeded(data.email, address)
     return await open_session(ctx, user, kind)
 
 

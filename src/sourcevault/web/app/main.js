@@ -174,6 +174,10 @@ export function describe(event) {
 // -- session -------------------------------------------------------------------------------
 async function boot() {
   window.addEventListener("hashchange", route);
+  // Being added to a vault reaches no room the person is in: look again on coming back.
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible" && store.user) follower.run(refreshVaults);
+  });
   api("GET", "/realtime-test/demo-logins").then((body) => {
     store.demo = body.logins;
     bump();

@@ -110,7 +110,10 @@ function VaultList({ s, a }) {
   };
   return html`
     <section class="panel" aria-labelledby="vaults-title">
-      <h1 id="vaults-title">Your vaults</h1>
+      <div class="list-head">
+        <h1 id="vaults-title">Your vaults</h1>
+        <button type="button" onClick=${a.refreshVaults}>Refresh</button>
+      </div>
       ${s.vaults.length === 0
         ? html`<p class="muted">You are in no vault yet. Create one below, or ask an owner to add you.</p>`
         : html`<ul class="vault-list">${s.vaults.map((v) => html`<${VaultRow} key=${v.id} v=${v} a=${a} />`)}</ul>`}

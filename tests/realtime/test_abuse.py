@@ -63,6 +63,29 @@ async def test_invalid_payloads_get_a_validation_error_naming_the_field(
     assert await source_count(team) == 0
 
 
+@pytest.mark.parametrize(
+    ("event", "payload", "field"),
+    [
+        ("source:create", {"vaultId": "VAULT", "title": b"binary"}, "title"),
+        ("source:create", {"vaultId": "VAULT", "title": "t", "tags": [b"binary"]}, "tags.0"),
+        ("source:create", {"vaultId": b"binary", "title": "t"}, "vaultId"),
+        ("vault:join", {"vaultId": "VAULT", "after": 1.0}, "after"),
+    ],
+)
+async def test_binary_attachments_and_lookalike_types_are_refused(
+    team: Team, open_socket: OpenSocket, event: str, payload: Any, field: str
+) -> None:
+    """A string must be a string, not a binary attachment that would decode as one."""
+    sock = await open_socket(team.owner.token)
+    payload = {k: team.vault_id if v == "VAULT" else v for k, v in payload.items()}
+    ack = await sock.call(event, payload)
+    assert ack["ok"] is False, ack
+    assert ack["error"]["code"] == "VALIDATION_ERROR"
+    assert field in [d["field"] for d in ack["error"]["details"]]
+    assert sock.sio.connected
+    assert await source_count(team) == 0
+
+
 async def test_unknown_events_are_ignored_and_the_connection_stays(
     team: Team, open_socket: OpenSocket
 ) -> None:

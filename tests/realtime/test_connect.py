@@ -13,6 +13,7 @@ from sqlalchemy import update
 
 from sourcevault.auth.models import AuthSession
 from sourcevault.db.base import utcnow
+from tests import checks
 from tests.factories import PASSWORD, Team
 from tests.live import LiveServer
 from tests.realtime.conftest import OpenSocket
@@ -91,6 +92,26 @@ async def test_a_browser_handshake_from_a_foreign_origin_is_refused(
         await sock.connect()
     await sock.close()
     assert server.app.state.realtime.conns == {}
+
+
+async def test_a_polling_handshake_from_a_foreign_origin_is_refused_in_the_contract_body(
+    server: LiveServer, client: httpx.AsyncClient, team: Team
+) -> None:
+    evil = "http://evil.example"
+    refused = await client.get(
+        "/socket.io/",
+        params={"EIO": "4", "transport": "polling"},
+        headers={"Origin": evil, "Authorization": f"Bearer {team.viewer.token}"},
+    )
+    checks.error(refused, 403, "ORIGIN_REJECTED")
+    assert "evil" not in refused.text
+    assert "access-control-allow-origin" not in refused.headers
+    assert server.app.state.realtime.conns == {}
+    # The page's own origin still opens a polling session.
+    allowed = await client.get(
+        "/socket.io/", params={"EIO": "4", "transport": "polling"}, headers={"Origin": server.url}
+    )
+    assert allowed.status_code == 200 and allowed.text.startswith("0{")
 
 
 @pytest.mark.parametrize("origin", ["http://allowed.example", "SELF"])

@@ -28,12 +28,14 @@ from sourcevault.auth.dependencies import COOKIE_NAME
 from sourcevault.auth.origins import is_allowed, own_origin
 from sourcevault.auth.principal import Principal
 from sourcevault.auth.service import resolve
+from sourcevault.client_address import client_address
 from sourcevault.context import Context
 from sourcevault.db.base import utcnow
 from sourcevault.errors import (
     AccessDenied,
     AppError,
     NotFound,
+    OriginRejected,
     RateLimited,
     Unauthorized,
     ValidationFailed,
@@ -45,6 +47,7 @@ from sourcevault.realtime.broadcaster import (
     user_room,
     vault_room,
 )
+from sourcevault.realtime.caps import ConnectionCaps
 from sourcevault.realtime.fastpath import close_transport
 from sourcevault.realtime.managers import SESSION_EXPIRED, LocalManager, RedisManager
 from sourcevault.realtime.schemas import (
@@ -68,10 +71,11 @@ ENGINEIO_MAX_MESSAGE = 1024 * 1024
 class Conn:
     """What the server keeps per socket: its caller and its rate-limit bucket."""
 
-    __slots__ = ("principal", "stamp", "tokens")
+    __slots__ = ("address", "principal", "stamp", "tokens")
 
-    def __init__(self, principal: Principal, burst: int) -> None:
+    def __init__(self, principal: Principal, address: str, burst: int) -> None:
         self.principal = principal
+        self.address = address
         self.tokens = float(burst)
         self.stamp = time.monotonic()
 
@@ -335,6 +339,7 @@ class Realtime:
             transports=["polling", "websocket"],
         )
         self.conns: dict[str, Conn] = {}
+        self.caps = ConnectionCaps(settings.socket_max_per_user, settings.socket_max_per_address)
         self._expiry = _Deadlines(self._expire)
         self._register()
 
@@ -360,6 +365,14 @@ class Realtime:
             is_allowed(origin, own, self.ctx.settings.allowed_origins), environ
         )
 
+    def refuse_origin(self, origin: str, scheme: str, host: str | None) -> OriginRejected | None:
+        """The answer to an HTTP (polling) request from a browser page of a foreign origin,
+        made before Engine.IO sees it: its own refusal is plain text that echoes the origin."""
+        if is_allowed(origin, own_origin(scheme, host), self.ctx.settings.allowed_origins):
+            return None
+        self.ctx.metrics.refused("origin")
+        return OriginRejected("This origin may not open a socket")
+
     async def _connect(self, sid: str, environ: dict[str, Any], auth: Any) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
         if not isinstance(token, str) or not token:
@@ -371,7 +384,13 @@ class Realtime:
             error = Unauthorized("A valid session or token is required")
             self.ctx.metrics.refused("unauthorized")
             raise socketio.exceptions.ConnectionRefusedError(error.code, error.body())
-        self.conns[sid] = Conn(principal, self.ctx.settings.socket_rate_burst)
+        address = client_address(environ.get("asgi.scope", {}))
+        try:
+            self.caps.acquire(principal.user_id, address)
+        except RateLimited as exc:
+            self.ctx.metrics.refused("rate_limited")
+            raise socketio.exceptions.ConnectionRefusedError(exc.code, exc.body()) from None
+        self.conns[sid] = Conn(principal, address, self.ctx.settings.socket_rate_burst)
         await self.sio.enter_room(sid, user_room(principal.user_id))
         await self.sio.enter_room(sid, session_room(principal.session_id))
         self._watch_expiry(principal)
@@ -379,6 +398,7 @@ class Realtime:
     async def _disconnect(self, sid: str, reason: Any = None) -> None:
         conn = self.conns.pop(sid, None)
         if conn is not None:
+            self.caps.release(conn.principal.user_id, conn.address)
             self._unwatch_expiry(conn.principal.session_id)
 
     def _watch_expiry(self, principal: Principal) -> None:
@@ -421,7 +441,8 @@ class Realtime:
                 if conn.principal.expires_at <= utcnow():
                     raise Unauthorized("Session expired")
                 try:
-                    data = model.model_validate(args[0] if args else None)
+                    # Strict: a binary attachment is no string, nor "1" a number.
+                    data = model.model_validate(args[0] if args else None, strict=True)
                 except ValidationError as exc:
                     raise ValidationFailed.from_pydantic(exc.errors()) from None
                 return {"ok": True, **await handler(sid, conn.principal, data)}

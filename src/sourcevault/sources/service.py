@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sourcevault.audit.service import Mutation, vault_mutation
@@ -20,7 +20,7 @@ from sourcevault.errors import Conflict, NotFound, ValidationFailed
 from sourcevault.sources.models import Source
 from sourcevault.sources.schemas import Creator, SourceCreate, SourceOut, SourceUpdate
 from sourcevault.vaults.access import role_in
-from sourcevault.vaults.models import Vault
+from sourcevault.vaults.models import Membership, Vault
 from sourcevault.vaults.roles import Role
 
 
@@ -81,22 +81,32 @@ async def list_sources(
     return [source_out(s) for s in page], int(seq or 0), next_cursor
 
 
-async def _vault_of(ctx: Context, source_id: str) -> str:
+def _member_of_its_vault(user: Principal) -> ColumnElement[bool]:
+    """Joined to a source lookup, so that only sources in the caller's vaults are found: the
+    membership check and the lookup are one statement, and a source in another vault and no
+    source at all take the same work."""
+    return and_(Membership.vault_id == Source.vault_id, Membership.user_id == user.user_id)
+
+
+async def _vault_of(ctx: Context, user: Principal, source_id: str) -> str:
+    """The vault of a source the caller can see (the mutation reads the role again, locked)."""
     async with ctx.sessionmaker() as session:
-        vault_id = await session.scalar(select(Source.vault_id).where(Source.id == source_id))
+        vault_id = await session.scalar(
+            select(Source.vault_id)
+            .join(Membership, _member_of_its_vault(user))
+            .where(Source.id == source_id)
+        )
     if vault_id is None:
         raise NotFound("Source not found")
     return vault_id
 
 
 async def get_source(session: AsyncSession, user: Principal, source_id: str) -> SourceOut:
-    source = await session.get(Source, source_id)
+    source = await session.scalar(
+        select(Source).join(Membership, _member_of_its_vault(user)).where(Source.id == source_id)
+    )
     if source is None:
         raise NotFound("Source not found")
-    try:
-        await role_in(session, source.vault_id, user.user_id)
-    except NotFound:
-        raise NotFound("Source not found") from None
     return source_out(source)
 
 
@@ -147,7 +157,7 @@ async def update_source(
     """Apply the named fields as one new version. With ``data.version`` (the version the
     editor started from) no longer the source's, refuse with CONFLICT carrying the current
     source: nothing is written and nothing is announced."""
-    vault_id = await _vault_of(ctx, source_id)
+    vault_id = await _vault_of(ctx, user, source_id)
     async with _source_mutation(ctx, user, vault_id) as m:
         source = await _locked_source(m, source_id)
         if data.version is not None and data.version != source.version:
@@ -168,7 +178,7 @@ async def update_source(
 
 
 async def delete_source(ctx: Context, user: Principal, source_id: str) -> None:
-    vault_id = await _vault_of(ctx, source_id)
+    vault_id = await _vault_of(ctx, user, source_id)
     async with _source_mutation(ctx, user, vault_id) as m:
         source = await _locked_source(m, source_id)
         out = source_out(source)

@@ -83,9 +83,7 @@ class Person:
 
 async def sign_up(browser: Browser, base_url: str, name: str, email: str) -> Person:
     """A new context on ``/``: create an account through the form, and wait for the list."""
-    context = await browser.new_context(
-        base_url=base_url, viewport={"width": 1200, "height": 900}
-    )
+    context = await browser.new_context(base_url=base_url, viewport={"width": 1200, "height": 900})
     page = await context.new_page()
     person = Person(name, email, context, page)
     page.on("pageerror", lambda exc: person.errors.append(str(exc)))

@@ -395,7 +395,7 @@ function Activity({ s, a }) {
   return html`
     <section class="panel activity" aria-labelledby="activity-title">
       <h2 id="activity-title">Activity</h2>
-      <ol class="feed">
+      <ol class="feed" tabindex="0" aria-label="Recent activity, newest first">
         ${events.map((e) => html`
           <li key=${e.seq} class="feed-item" data-seq=${e.seq}>
             <span>${a.describe(e)}</span>

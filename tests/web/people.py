@@ -81,8 +81,8 @@ class Person:
         await self.context.close()
 
 
-async def sign_up(browser: Browser, base_url: str, name: str, email: str) -> Person:
-    """A new context on ``/``: create an account through the form, and wait for the list."""
+async def new_person(browser: Browser, base_url: str, name: str, email: str) -> Person:
+    """A new context on ``/``, showing the sign-in screen."""
     context = await browser.new_context(base_url=base_url, viewport={"width": 1200, "height": 900})
     page = await context.new_page()
     person = Person(name, email, context, page)
@@ -95,6 +95,26 @@ async def sign_up(browser: Browser, base_url: str, name: str, email: str) -> Per
 
     page.on("dialog", dismiss)
     await page.goto("/")
+    await expect(page.get_by_role("heading", name="Sign in")).to_be_visible(timeout=WAIT)
+    return person
+
+
+async def sign_in(browser: Browser, base_url: str, name: str, email: str) -> Person:
+    """A new context on ``/``: sign in through the form, and wait for the list."""
+    person = await new_person(browser, base_url, name, email)
+    form = person.page.locator("#signin-form")
+    await form.get_by_label("Email").fill(email)
+    await form.get_by_label("Password").fill(PASSWORD)
+    await person.button("Sign in", form).click()
+    await expect(person.page.get_by_role("heading", name="Your vaults")).to_be_visible(timeout=WAIT)
+    await expect(person.conn).to_have_text("connected", timeout=WAIT)
+    return person
+
+
+async def sign_up(browser: Browser, base_url: str, name: str, email: str) -> Person:
+    """A new context on ``/``: create an account through the form, and wait for the list."""
+    person = await new_person(browser, base_url, name, email)
+    page = person.page
     await person.button("Create an account").click()
     form = page.locator("#signin-form")
     await form.get_by_label("Name").fill(name)

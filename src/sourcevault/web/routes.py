@@ -3,8 +3,8 @@ test page at ``GET /realtime-test``, and the npm scripts both load (``socket.io-
 htm's Preact bundle) under ``/vendor/``.
 
 The npm scripts are never fetched from a CDN and never kept in the repository: a built wheel
-carries copies made from ``node_modules`` at build time (``web/vendor/``, see setup.py), and a
-checkout serves them straight from its ``node_modules``.
+carries copies made from ``node_modules`` at build time (``web/vendor/``, see setup.py and
+vendor_files.py), and a checkout serves them straight from its ``node_modules``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse
 
 from sourcevault.errors import NotFound, Unavailable
+from sourcevault.web.vendor_files import VENDOR_FILES
 
 router = APIRouter(include_in_schema=False)
 
@@ -31,12 +32,6 @@ APP_FILES = {
     "views.js": "text/javascript",
     "follow.js": "text/javascript",
     "app.css": "text/css",
-}
-# URL name -> (npm package, path inside it, media type). setup.py copies the same files.
-VENDOR_FILES = {
-    "socket.io.min.js": ("socket.io-client", "dist/socket.io.min.js", "text/javascript"),
-    "socket.io.min.js.map": ("socket.io-client", "dist/socket.io.min.js.map", "application/json"),
-    "preact-htm.js": ("htm", "preact/standalone.module.js", "text/javascript"),
 }
 NO_CACHE = {"Cache-Control": "no-cache"}
 DEMO_LOGINS = "demo_logins"

@@ -142,7 +142,8 @@ function onEvent(vault, event, live) {
       bump();
     }, TOMBSTONE_MS);
   } else {
-    const text = `${kind === "source:created" ? "added" : "edited"} by ${who(event)}`;
+    // Who added a source is on it already; an edit names its editor.
+    const text = kind === "source:created" ? "new" : `edited by ${who(event)}`;
     store.flashes.set(source.id, text);
     setTimeout(() => {
       if (store.flashes.get(source.id) === text) store.flashes.delete(source.id);

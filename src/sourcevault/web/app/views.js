@@ -244,15 +244,17 @@ function SourceList({ s, a, v, canWrite }) {
   const page = shown.slice(0, s.shown);
   return html`
     <div class="filters">
-      <label>Search titles
-        <input type="search" value=${s.filter.query} onInput=${(e) => a.setFilter({ query: e.currentTarget.value })} />
-      </label>
-      <label>Tag
-        <select value=${s.filter.tag} onChange=${(e) => a.setFilter({ tag: e.currentTarget.value })}>
+      <div class="field">
+        <label for="search-titles">Search titles</label>
+        <input id="search-titles" type="search" value=${s.filter.query} onInput=${(e) => a.setFilter({ query: e.currentTarget.value })} />
+      </div>
+      <div class="field">
+        <label for="tag-filter">Filter by tag</label>
+        <select id="tag-filter" value=${s.filter.tag} onChange=${(e) => a.setFilter({ tag: e.currentTarget.value })}>
           <option value="">All tags</option>
           ${tags.map((t) => html`<option key=${t} value=${t}>${t}</option>`)}
         </select>
-      </label>
+      </div>
       <span class="muted count">${shown.length === all.length ? `${all.length} sources` : `${shown.length} of ${all.length} sources`}</span>
     </div>
     ${s.tombstones.length > 0 && html`

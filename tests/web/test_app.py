@@ -214,6 +214,7 @@ async def test_three_people_use_the_app_together(browser, server: LiveServer):
     await in_row(row, "Rename").click()
     await row.get_by_label("New name for Reading list").fill("Reading group")
     await in_row(row, "Save name").click()
+    await expect(owner.page.locator("li.vault-row .vault-name")).to_have_text("Reading group")
     for who in (contributor, viewer):
         await expect(who.page.locator("h1.vault-title")).to_have_text("Reading group", timeout=LIVE)
 

@@ -316,7 +316,7 @@ export class Follower {
   /** Apply one event in seq order; a gap before it is fetched first. Returns how many
    * events were applied. */
   async apply(vault, event, live) {
-    if (this.vaults.get(vault.id) !== vault || typeof event.seq !== "number") return 0;
+    if (this.vaults.get(vault.id) !== vault || !vault.loaded || typeof event.seq !== "number") return 0;
     if (event.seq <= vault.seq) {
       this.duplicates += 1;
       return 0;

@@ -174,7 +174,13 @@ export function describe(event) {
 
 // -- session -------------------------------------------------------------------------------
 async function boot() {
-  window.addEventListener("hashchange", route);
+  // Opening and closing vaults queue behind the follower's other steps, so no event is
+  // applied to a vault whose sources are still loading.
+  window.addEventListener("hashchange", () => follower.run(route));
+  if (typeof globalThis.io !== "function") {
+    notify("The live connection's script did not load: install the npm packages on the server " +
+      "(npm ci, or make install) and reload. Changes by others will not show until then.", "warn");
+  }
   // Being added to a vault reaches no room the person is in: look again on coming back.
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible" && store.user) follower.run(refreshVaults);

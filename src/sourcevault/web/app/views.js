@@ -4,7 +4,7 @@
  * never markup.
  */
 
-import { html, useState } from "/vendor/preact-htm.js";
+import { html, useEffect, useRef, useState } from "/vendor/preact-htm.js";
 import { newestFirst } from "/app/follow.js";
 
 const ROLES = ["owner", "contributor", "viewer"];
@@ -168,7 +168,7 @@ function VaultRow({ v, a }) {
         </div>`}
       ${mode === "rename" && html`
         <form class="rename" onSubmit=${rename}>
-          <label>New name for ${v.name} <input name="name" required maxlength="200" value=${v.name} /></label>
+          <label>New name for ${v.name} <input name="name" required maxlength="200" defaultValue=${v.name} /></label>
           <button type="submit">Save name</button>
           <button type="button" onClick=${() => setMode(null)}>Cancel</button>
         </form>`}
@@ -305,6 +305,8 @@ function EditSource({ src, draft, a }) {
     onInput: (e) => { f[name] = e.currentTarget.value; },
   });
   const c = draft.conflict;
+  const title = useRef(null);
+  useEffect(() => title.current && title.current.focus(), []); // on opening the editor
   const submit = (e) => {
     e.preventDefault();
     a.saveEdit(src.id);
@@ -332,7 +334,7 @@ function EditSource({ src, draft, a }) {
             <button type="button" onClick=${() => a.cancelEdit(src.id)}>${c.deleted ? "Discard mine" : "Keep theirs"}</button>
           </div>
         </div>`}
-      <label>Title <input name="title" required maxlength="500" ...${bind("title")} /></label>
+      <label>Title <input name="title" required maxlength="500" ref=${title} ...${bind("title")} /></label>
       <label>Link <input name="url" type="url" ...${bind("url")} /></label>
       <label>Tags <input name="tags" ...${bind("tags")} /></label>
       <label class="wide">Note <textarea name="annotation" rows="3" ...${bind("annotation")}></textarea></label>

@@ -71,7 +71,8 @@ export class Follower {
   /**
    * @param io the socket.io-client `io` function
    * @param on hooks, each optional: conn(status, text), connected(again), log(text),
-   *   event(vault, event, live), changed(vault), joined(vault, caughtUp), gone(vault, why),
+   *   event(vault, event, live), changed(vault), progress(vault) (a page of a long vault's
+ *   sources arrived, more to come), joined(vault, caughtUp), gone(vault, why),
    *   ended(reason), roleChanged(vaultId, role, vault), revoked(vaultId, reason, vault)
    */
   constructor(io, on = {}) {
@@ -277,14 +278,15 @@ export class Follower {
     let cursor = null;
     let seq = null;
     const sources = new Map();
+    vault.sources = sources; // filled page by page, so a long vault can be drawn as it comes
     do {
       const query = `limit=${SOURCE_PAGE}` + (cursor ? `&cursor=${encodeURIComponent(cursor)}` : "");
       const page = await api("GET", `${vaultPath(vault.id)}/sources?${query}`);
       if (seq === null) seq = page.seq;
       for (const source of page.sources) sources.set(source.id, source);
       cursor = page.nextCursor;
+      if (cursor) this.on.progress(vault);
     } while (cursor);
-    vault.sources = sources;
     vault.seq = seq;
     vault.loaded = true;
   }

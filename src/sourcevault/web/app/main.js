@@ -83,6 +83,14 @@ const follower = new Follower(globalThis.io, {
   },
   event: onEvent,
   changed: () => bump(),
+  progress: (vault) => {
+    // A long vault: show what has come while the rest loads (it is read-only until then).
+    if (store.loading === vault.id && !store.vault) {
+      store.vault = vault;
+      loadMembers(); // the activity waits for the vault's seq, known once loaded
+    }
+    bump();
+  },
   gone: (vault, why) => {
     if (store.vault !== vault) return;
     leaveView();
@@ -279,18 +287,21 @@ async function openVault(id) {
   try {
     const vault = await follower.follow(info);
     if (location.hash !== `#/vault/${encodeURIComponent(id)}` || vault.gone) {
+      if (store.vault === vault) leaveView();
       await follower.unfollow(id);
       return;
     }
+    const early = store.vault === vault; // shown while loading, its members read
     store.vault = vault;
+    await Promise.all([early ? null : loadMembers(), loadActivity()]);
   } catch (err) {
+    if (store.vault && store.vault.id === id) leaveView();
     notify(`Could not open the vault: ${err.message}`, "warn");
     history.replaceState(null, "", "#/");
     return;
   } finally {
     store.loading = null;
   }
-  await Promise.all([loadMembers(), loadActivity()]);
   bump();
 }
 

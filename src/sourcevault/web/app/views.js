@@ -185,7 +185,9 @@ function VaultRow({ v, a }) {
 
 // -- one vault -------------------------------------------------------------------------------
 function VaultView({ s, a, v }) {
-  const canWrite = v.role === "owner" || v.role === "contributor";
+  // Writes wait until every source is loaded (and the vault joined): an edit needs the
+  // current version, and the room must be there to see its answer.
+  const canWrite = v.loaded && (v.role === "owner" || v.role === "contributor");
   return html`
     <div class="vault-view" data-vault-id=${v.id}>
       <div class="vault-head">
@@ -198,7 +200,8 @@ function VaultView({ s, a, v }) {
         <section class="panel sources-panel" aria-labelledby="sources-title">
           <h2 id="sources-title">Sources</h2>
           ${canWrite && html`<${AddSource} a=${a} />`}
-          ${!canWrite && html`<p class="muted read-only">You can read this vault; only its owners and contributors can change it.</p>`}
+          ${!v.loaded && html`<p class="muted loading" role="status">Loading sources… ${v.sources.size} so far.</p>`}
+          ${v.loaded && !canWrite && html`<p class="muted read-only">You can read this vault; only its owners and contributors can change it.</p>`}
           ${s.error && html`<p class="error" role="alert">${s.error}</p>`}
           <${SourceList} s=${s} a=${a} v=${v} canWrite=${canWrite} />
         </section>

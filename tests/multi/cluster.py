@@ -133,6 +133,8 @@ def instance_env(database_url: str, redis_url: str, channel: str, **extra: str) 
         SOURCEVAULT_DATABASE_URL=database_url,
         SOURCEVAULT_REDIS_URL=redis_url,
         SOURCEVAULT_REDIS_CHANNEL=channel,
+        # As deploy/nginx.conf is run: nginx on the instances' host, its forwarding believed.
+        SOURCEVAULT_TRUSTED_PROXIES="127.0.0.1",
         **{f"SOURCEVAULT_{k.upper()}": v for k, v in extra.items()},
     )
     return env

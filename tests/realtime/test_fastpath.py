@@ -117,14 +117,14 @@ async def test_events_to_members_who_keep_up_are_written_directly(
     try:
         for watcher in watchers:
             await watcher.join(team.vault_id)
-        before = await scrape(client)
+        before = await scrape(server)
         for _ in range(3):
             source_id = (await factories.source(team.owner, team.vault_id))["id"]
             for watcher in watchers:
                 await watcher.wait_for(
                     "source:created", lambda e, id_=source_id: e["source"]["id"] == id_
                 )
-        after = await scrape(client)
+        after = await scrape(server)
         assert after[DIRECT] - before[DIRECT] == 3 * len(watchers)
         assert after[QUEUED] == before[QUEUED]
     finally:

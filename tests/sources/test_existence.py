@@ -44,7 +44,8 @@ async def test_elsewhere_and_nowhere_look_and_work_alike(
                 answers.append(
                     await outsider.request(method, f"/api/sources/{source_id}", json=body)
                 )
-            work.append([sql for sql in ran if "sources" in sql])
+            # The token lookup and SQLite's BEGIN apart.
+            work.append([sql for sql in ran if "sessions" not in sql and sql != "BEGIN"])
         for answer in answers:
             checks.error(answer, 404, "NOT_FOUND", "Source not found")
         assert answers[0].json() == answers[1].json()

@@ -189,6 +189,9 @@ class Server:
 def our_server(port: int, database_url: str, cores: frozenset[int], cwd: Path, log: Path) -> Server:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOURCEVAULT_")}
     env["SOURCEVAULT_DATABASE_URL"] = database_url
+    # The load generators are one address and a few users standing for thousands of clients:
+    # the per-user and per-address socket caps would refuse them, as they would such a crowd.
+    env["SOURCEVAULT_SOCKET_MAX_PER_USER"] = env["SOURCEVAULT_SOCKET_MAX_PER_ADDRESS"] = "1000000"
     command = [sys.executable, "-m", SERVE_MODULE, "serve", "--host", "127.0.0.1"]
     command += ["--port", str(port)]
     return Server("ours", command, port, cores, log, env=env, cwd=cwd)

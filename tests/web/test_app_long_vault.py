@@ -1,5 +1,5 @@
-"""Issue 16, point 3: a long vault is drawn a hundred rows at a time, newest first, and a
-change still shows at the top live."""
+"""Issue 16, points 3 and 6: a long vault is drawn a hundred rows at a time, newest first, a
+change still shows at the top live, and its activity pages back through the event log."""
 
 from __future__ import annotations
 
@@ -30,5 +30,14 @@ async def test_a_long_vault_shows_a_hundred_rows_at_a_time(browser, server: Live
     await factories.source(team.owner, team.vault_id, title="The newest")
     await expect(viewer.titles().first).to_have_text("The newest", timeout=LIVE)
     await expect(viewer.page.locator(".filters .count")).to_have_text("251 sources")
+
+    # The activity feed: the newest 50 events (and the live one), then 50 more on request.
+    feed = viewer.page.locator(".feed-item")
+    await expect(feed).to_have_count(51)
+    await expect(feed.first).to_contain_text("Olive Owner added “The newest”")
+    await viewer.button("Older activity").click()
+    await expect(feed).to_have_count(101)
+    seqs = [int(s) for s in await feed.evaluate_all("items => items.map(i => i.dataset.seq)")]
+    assert seqs == list(range(253, 152, -1))
     assert viewer.errors == []
     await viewer.close()

@@ -7,7 +7,7 @@
     ├── OriginRejected            ORIGIN_REJECTED           403
     ├── NotFound                  NOT_FOUND                 404
     ├── MethodNotAllowed          METHOD_NOT_ALLOWED        405
-    ├── Conflict                  CONFLICT                  409
+    ├── Conflict                  CONFLICT                  409  (+ details, on an edit)
     ├── ValidationFailed          VALIDATION_ERROR          422  (+ details)
     ├── PayloadTooLarge           PAYLOAD_TOO_LARGE         413
     ├── RateLimited               RATE_LIMITED              429
@@ -75,6 +75,16 @@ class Conflict(AppError):
     code = "CONFLICT"
     status = 409
     default_message = "Conflict"
+
+    def __init__(self, message: str | None = None, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.details = details
+
+    def body(self) -> dict[str, Any]:
+        body = super().body()
+        if self.details is not None:
+            body["details"] = self.details
+        return body
 
 
 class PayloadTooLarge(AppError):

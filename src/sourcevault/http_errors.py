@@ -32,7 +32,8 @@ class ErrorDetail(BaseModel):
 class ErrorInfo(BaseModel):
     code: str
     message: str
-    details: list[ErrorDetail] | None = None
+    # VALIDATION_ERROR: one detail per field; CONFLICT on an edit: {"source": the current one}.
+    details: list[ErrorDetail] | dict[str, Any] | None = None
 
 
 class ErrorBody(BaseModel):

@@ -59,3 +59,34 @@ async def test_demo_logins_exist_only_on_a_demo_server(
     response = await client.get("/realtime-test/demo-logins")
     assert response.status_code == 200
     assert response.json() == {"logins": logins}
+
+
+async def test_the_app_and_its_modules_are_served(client: httpx.AsyncClient):
+    page = await client.get("/")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert '<script type="module" src="/app/main.js">' in page.text
+    for name, kind in (
+        ("main.js", "text/javascript"),
+        ("views.js", "text/javascript"),
+        ("follow.js", "text/javascript"),
+        ("app.css", "text/css"),
+    ):
+        response = await client.get(f"/app/{name}")
+        assert response.status_code == 200, name
+        assert response.headers["content-type"].startswith(kind)
+    for path in ("/app/index.html", "/app/..%2Froutes.py", "/vendor/preact.js"):
+        response = await client.get(path)
+        assert response.status_code == 404, path
+        assert response.json()["error"]["code"] == "NOT_FOUND"
+
+
+async def test_the_rendering_library_is_the_npm_package_s(client: httpx.AsyncClient):
+    installed = routes.vendor_path("preact-htm.js")
+    if installed is None:
+        pytest.skip("the npm packages are not installed (npm ci)")
+    assert installed.parts[-3:] == ("htm", "preact", "standalone.module.js")
+    response = await client.get("/vendor/preact-htm.js")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/javascript")
+    assert response.content == installed.read_bytes()

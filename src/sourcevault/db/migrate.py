@@ -20,7 +20,10 @@ from sourcevault.db.engine import build_engine
 if TYPE_CHECKING:
     from alembic.config import Config
 
-MIGRATIONS = Path(__file__).resolve().parents[3] / "migrations"
+# A built wheel carries a copy of the migrations beside this module (setup.py puts it there); a
+# checkout runs them from the repository's migrations/ folder.
+_PACKAGED = Path(__file__).resolve().parent / "migrations"
+MIGRATIONS = _PACKAGED if _PACKAGED.is_dir() else Path(__file__).resolve().parents[3] / "migrations"
 _REVISION = re.compile(r"^(down_revision|revision)\b[^=]*=\s*(.+?)\s*$", re.MULTILINE)
 
 

@@ -3,7 +3,14 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field, StringConstraints, WithJsonSchema, field_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    StrictInt,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+)
 
 from sourcevault.schema import (
     NOT_BLANK,
@@ -62,11 +69,17 @@ class SourceCreate(SourceFields):
     tags: Tags = Field(default_factory=list)
 
 
+Version = Annotated[StrictInt, Field(ge=1, le=2**53)]
+
+
 class SourceUpdate(SourceFields):
     title: Title | None = Field(None, json_schema_extra=not_null_schema)
     tags: Tags | None = Field(None, json_schema_extra=not_null_schema)
+    # The version the editor started from: when given and no longer current, the update is
+    # refused with CONFLICT and the current source, so no edit silently overwrites another.
+    version: Version | None = Field(None, json_schema_extra=not_null_schema)
 
-    _not_null = field_validator("title", "tags", mode="before")(not_null)
+    _not_null = field_validator("title", "tags", "version", mode="before")(not_null)
 
 
 class Creator(WireModel):

@@ -16,7 +16,7 @@ from sourcevault.audit.service import Mutation, vault_mutation
 from sourcevault.auth.principal import Principal
 from sourcevault.context import Context
 from sourcevault.db.base import iso, new_id, utcnow
-from sourcevault.errors import NotFound, ValidationFailed
+from sourcevault.errors import Conflict, NotFound, ValidationFailed
 from sourcevault.sources.models import Source
 from sourcevault.sources.schemas import Creator, SourceCreate, SourceOut, SourceUpdate
 from sourcevault.vaults.access import role_in
@@ -154,10 +154,18 @@ async def _locked_source(m: Mutation, source_id: str) -> Source:
 async def update_source(
     ctx: Context, user: Principal, source_id: str, data: SourceUpdate
 ) -> SourceOut:
+    """Apply the named fields as one new version. With ``data.version`` (the version the
+    editor started from) no longer the source's, refuse with CONFLICT carrying the current
+    source: nothing is written and nothing is announced."""
     vault_id = await _vault_of(ctx, user, source_id)
     async with _source_mutation(ctx, user, vault_id) as m:
         source = await _locked_source(m, source_id)
-        changes = {k: getattr(data, k) for k in data.model_fields_set}
+        if data.version is not None and data.version != source.version:
+            raise Conflict(
+                "The source was changed by someone else since you started editing it",
+                {"source": source_out(source).wire()},
+            )
+        changes = {k: getattr(data, k) for k in data.model_fields_set if k != "version"}
         if all(getattr(source, k) == v for k, v in changes.items()):
             return source_out(source)  # nothing changed: no new version, nothing to announce
         for key, value in changes.items():

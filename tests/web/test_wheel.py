@@ -53,7 +53,18 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if not (ROOT / "node_modules" / package / inside).is_file():
             services.missing("the npm packages (npm ci) to build a wheel with")
     work = tmp_path_factory.mktemp("wheel")
-    run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", work / "dist", ROOT)
+    run(
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "--no-deps",
+        "--no-build-isolation",
+        "-q",
+        "-w",
+        work / "dist",
+        ROOT,
+    )
     (wheel,) = (work / "dist").glob("sourcevault-*.whl")
     venv = work / "venv"
     run(sys.executable, "-m", "venv", "--without-pip", venv)

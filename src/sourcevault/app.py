@@ -20,6 +20,7 @@ from sourcevault.auth.routes import router as auth_router
 from sourcevault.config import Settings
 from sourcevault.context import Context
 from sourcevault.logs import RequestId, id_for, request_id
+from sourcevault.realtime.broadcaster import SocketBroadcaster
 from sourcevault.realtime.redis_link import RedisLink
 from sourcevault.realtime.server import Realtime
 from sourcevault.sources.routes import router as sources_router
@@ -77,7 +78,7 @@ _SOCKETS_PREFIX = f"/{SOCKETIO_PATH}/"
 def create_app(settings: Settings) -> FastAPI:
     ctx = Context.build(settings)
     realtime = Realtime(ctx)
-    ctx.broadcaster = ctx.metrics.metered(realtime)
+    ctx.broadcaster = ctx.metrics.metered(SocketBroadcaster(realtime.sio))
     ctx.metrics.watch(realtime)
     redis = realtime.sio.manager if isinstance(realtime.sio.manager, RedisLink) else None
 

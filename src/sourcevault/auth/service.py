@@ -17,7 +17,7 @@ from sourcevault.context import Context
 from sourcevault.db.base import utcnow
 from sourcevault.db.engine import write_session
 from sourcevault.errors import Conflict, Unauthorized
-from sourcevault.realtime.broadcaster import Outbox, deliver, session_expired
+from sourcevault.events import Outbox, deliver, session_expired
 
 INVALID_LOGIN = "Invalid email or password"
 

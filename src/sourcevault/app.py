@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sourcevault import __version__, http_errors
 from sourcevault.audit.routes import router as events_router
+from sourcevault.auth.pruning import SessionPruner
 from sourcevault.auth.routes import router as auth_router
 from sourcevault.config import Settings
 from sourcevault.context import Context
@@ -81,15 +82,18 @@ def create_app(settings: Settings) -> FastAPI:
     ctx.broadcaster = ctx.metrics.metered(SocketBroadcaster(realtime.sio))
     ctx.metrics.watch(realtime)
     redis = realtime.sio.manager if isinstance(realtime.sio.manager, RedisLink) else None
+    pruner = SessionPruner(ctx, settings.session_prune_interval)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if redis is not None:
             await redis.start(realtime.sio)
         ctx.start()
+        pruner.start()
         try:
             yield
         finally:
+            await pruner.aclose()
             await realtime.shutdown()
             if redis is not None:
                 await redis.aclose()

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     # deployment sharing one Redis (staging, production) its own.
     redis_channel: str = Field(default="sourcevault", min_length=1)
     session_max_age: int = Field(default=30 * 24 * 3600, gt=0)
+    # Seconds between two deletions of expired sessions' rows (auth/pruning.py).
+    session_prune_interval: float = Field(default=3600.0, gt=0)
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     cookie_secure: bool = False
     allow_signup: bool = True

@@ -105,6 +105,7 @@ async def logout(ctx: Context, principal: Principal) -> None:
 
 
 async def prune_expired(ctx: Context) -> int:
+    """Delete every session past its expiry; returns how many (``auth.pruning`` runs it)."""
     async with write_session(ctx.sessionmaker) as session:
         result = await session.execute(
             delete(AuthSession).where(AuthSession.expires_at <= utcnow())

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Iterator
 from datetime import timedelta
 
 import httpx
@@ -25,6 +27,29 @@ def settings(database_url: str) -> Settings:
     return make_settings(database_url, session_prune_interval=PRUNE_INTERVAL)
 
 
+class Pruned(logging.Handler):
+    """Set once the server logs that it pruned sessions (it logs only when it deleted some)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.done = asyncio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith("pruned "):
+            self.done.set()
+
+
+@pytest.fixture
+def pruned() -> Iterator[Pruned]:
+    logger = logging.getLogger("sourcevault.auth.pruning")
+    handler, level = Pruned(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    yield handler
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
 async def sessions_of(server: LiveServer, user_id: str) -> int:
     async with server.ctx.sessionmaker() as session:
         count = await session.scalar(
@@ -34,23 +59,23 @@ async def sessions_of(server: LiveServer, user_id: str) -> int:
 
 
 async def test_expired_sessions_are_deleted_while_live_ones_stay(
-    server: LiveServer, client: httpx.AsyncClient
+    server: LiveServer, client: httpx.AsyncClient, pruned: Pruned
 ) -> None:
     gone = await factories.member(server, client)
     kept = await factories.member(server, client)
+    assert await sessions_of(server, gone.id) == 1
     async with write_session(server.ctx.sessionmaker) as session:
         await session.execute(
             update(AuthSession)
             .where(AuthSession.user_id == gone.id)
             .values(expires_at=utcnow() - timedelta(seconds=1))
         )
-    assert await sessions_of(server, gone.id) == 1
 
-    # No request from here on until the row is gone: only the server's own schedule runs.
+    # No request from here on until the server has pruned: only its own schedule runs.
     async with asyncio.timeout(5):
-        while await sessions_of(server, gone.id):
-            await asyncio.sleep(PRUNE_INTERVAL / 2)
+        await pruned.done.wait()
 
+    assert await sessions_of(server, gone.id) == 0
     assert await sessions_of(server, kept.id) == 1
     response = await kept.http.get("/api/auth/session")
     assert response.status_code == 200, response.text

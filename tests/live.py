@@ -15,7 +15,7 @@ from sourcevault.app import create_app
 from sourcevault.audit.models import AuditEvent
 from sourcevault.config import Settings
 from sourcevault.context import Context
-from sourcevault.realtime.broadcaster import Broadcaster, Event, Notice
+from sourcevault.events import Broadcaster, Event, Notice
 from sourcevault.realtime.fastpath import WS_PROTOCOL
 from sourcevault.serving import uvicorn_options
 

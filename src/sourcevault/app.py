@@ -17,12 +17,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sourcevault import __version__, http_errors
 from sourcevault.audit.routes import router as events_router
+from sourcevault.auth.pruning import SessionPruner
 from sourcevault.auth.routes import router as auth_router
 from sourcevault.body_limit import BodyLimit
 from sourcevault.config import Settings
 from sourcevault.context import Context
 from sourcevault.logs import RequestId, id_for, request_id
 from sourcevault.metrics_server import MetricsServer
+from sourcevault.realtime.broadcaster import SocketBroadcaster
 from sourcevault.realtime.redis_link import RedisLink
 from sourcevault.realtime.server import Realtime
 from sourcevault.security_headers import SecurityHeaders, with_docs_policy
@@ -92,11 +94,12 @@ _SOCKETS_PREFIX = f"/{SOCKETIO_PATH}/"
 def create_app(settings: Settings) -> FastAPI:
     ctx = Context.build(settings)
     realtime = Realtime(ctx)
-    ctx.broadcaster = ctx.metrics.metered(realtime)
+    ctx.broadcaster = ctx.metrics.metered(SocketBroadcaster(realtime.sio))
     ctx.metrics.watch(realtime)
     redis = realtime.sio.manager if isinstance(realtime.sio.manager, RedisLink) else None
     address = settings.metrics_address
     metrics = None if address is None else MetricsServer(ctx.metrics.registry, *address)
+    pruner = SessionPruner(ctx, settings.session_prune_interval)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -105,9 +108,11 @@ def create_app(settings: Settings) -> FastAPI:
         ctx.start()
         if metrics is not None:
             await metrics.start()
+        pruner.start()
         try:
             yield
         finally:
+            await pruner.aclose()
             if metrics is not None:
                 await metrics.aclose()
             await realtime.shutdown()

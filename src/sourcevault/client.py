@@ -40,6 +40,8 @@ import aiohttp
 import httpx
 import socketio
 
+from sourcevault.events import EventType, NoticeType
+
 log = logging.getLogger(__name__)
 
 Event = dict[str, Any]
@@ -49,18 +51,7 @@ RECONNECT_DELAY_MAX = 2.0
 RANDOMIZATION_FACTOR = 0.5
 EVENT_PAGE = 500
 SOURCE_PAGE = 100
-EVENT_TYPES = frozenset(
-    {
-        "source:created",
-        "source:updated",
-        "source:deleted",
-        "vault:updated",
-        "vault:deleted",
-        "member:added",
-        "member:updated",
-        "member:removed",
-    }
-)
+EVENT_TYPES = frozenset(EventType)
 
 
 def backoff(attempt: int, rand: Callable[[], float] = random.random) -> float:
@@ -173,11 +164,11 @@ class VaultView:
 
     def apply(self, event: Event) -> None:
         kind = event["type"]
-        if kind in ("source:created", "source:updated"):
+        if kind in (EventType.SOURCE_CREATED, EventType.SOURCE_UPDATED):
             self.sources[event["source"]["id"]] = event["source"]
-        elif kind == "source:deleted":
+        elif kind == EventType.SOURCE_DELETED:
             self.sources.pop(event["source"]["id"], None)
-        elif kind == "vault:updated":
+        elif kind == EventType.VAULT_UPDATED:
             self.name = event["vault"]["name"]
         self.seq = event["seq"]
 
@@ -481,13 +472,13 @@ class Client:
     async def _received(self, name: str, data: Any) -> None:
         if not isinstance(data, dict):
             return
-        if name == "session:expired":
+        if name == NoticeType.SESSION_EXPIRED:
             await self._stop(str(data.get("reason") or "expired"))
-        elif name == "vault:access-revoked":
+        elif name == NoticeType.ACCESS_REVOKED:
             view = self.vaults.get(str(data.get("vaultId")))
             if view is not None:
                 self._gone(view, str(data.get("reason") or "removed"))
-        elif name == "vault:role-changed":
+        elif name == NoticeType.ROLE_CHANGED:
             view = self.vaults.get(str(data.get("vaultId")))
             if view is not None:
                 view.role = str(data.get("role"))
@@ -572,7 +563,7 @@ class Client:
                 return count
         view.apply(event)
         self._emit(Applied(view.id, event, live))
-        if event["type"] == "vault:deleted":
+        if event["type"] == EventType.VAULT_DELETED:
             self._gone(view, "vault_deleted")
         return count + 1
 

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     # deployment sharing one Redis (staging, production) its own.
     redis_channel: str = Field(default="sourcevault", min_length=1)
     session_max_age: int = Field(default=30 * 24 * 3600, gt=0)
+    # Seconds between two deletions of expired sessions' rows (auth/pruning.py).
+    session_prune_interval: float = Field(default=3600.0, gt=0)
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     cookie_secure: bool = False
     allow_signup: bool = True
@@ -93,10 +95,6 @@ class Settings(BaseSettings):
     @property
     def metrics_address(self) -> tuple[str, int] | None:
         return metrics_address(self.metrics_bind) if self.metrics_bind else None
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
 
 
 def metrics_address(bind: str) -> tuple[str, int]:

@@ -11,8 +11,8 @@ from sourcevault.auth.throttle import LoginThrottle
 from sourcevault.config import Settings
 from sourcevault.db import sqlite
 from sourcevault.db.engine import Lookups, build_engine, build_sessionmaker, sqlite_file
+from sourcevault.events import Broadcaster, NullBroadcaster
 from sourcevault.metrics import Metrics
-from sourcevault.realtime.broadcaster import Broadcaster, NullBroadcaster
 
 
 @dataclass

@@ -13,8 +13,9 @@
     ├── RateLimited               RATE_LIMITED              429
     └── Unavailable               UNAVAILABLE               503
 
-REST: ``sourcevault.http_errors`` maps them to responses. Socket.IO: ``sourcevault.realtime.acks``
-turns them into ``{"ok": false, "error": ...}``.
+REST: ``sourcevault.http_errors`` maps them to responses. Socket.IO: the wrapper every client
+event's handler runs in (``Realtime._acked`` in ``sourcevault.realtime.server``) turns them into
+the ack ``{"ok": false, "error": ...}``.
 """
 
 from __future__ import annotations

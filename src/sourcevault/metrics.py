@@ -9,19 +9,30 @@ from the Socket.IO server when Prometheus scrapes.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator, Sized
+from typing import TYPE_CHECKING, Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
-    from sourcevault.realtime.broadcaster import Broadcaster, Event, Notice
-    from sourcevault.realtime.server import Realtime
+    from sourcevault.events import Broadcaster, Event, Notice
 
 REFUSAL_REASONS = ("unauthorized", "origin", "rate_limited")
 _REFUSED_MARK = "sourcevault.refused"
+
+
+class Sockets(Protocol):
+    """What the collector reads at each scrape: the Socket.IO server and this instance's
+    authenticated connections (``sourcevault.realtime.server.Realtime`` has both). A protocol,
+    so that metrics, which the context holds, does not import the transport."""
+
+    @property
+    def sio(self) -> Any: ...
+
+    @property
+    def conns(self) -> Sized: ...
 
 
 class Metrics:
@@ -64,7 +75,7 @@ class Metrics:
             self.refused("origin")
         return allowed
 
-    def watch(self, realtime: Realtime) -> None:
+    def watch(self, realtime: Sockets) -> None:
         """Read the sockets' state from ``realtime`` at each scrape."""
         self.registry.register(_RealtimeCollector(realtime))
 
@@ -90,7 +101,7 @@ class _Metered:
 
 
 class _RealtimeCollector(Collector):
-    def __init__(self, realtime: Realtime) -> None:
+    def __init__(self, realtime: Sockets) -> None:
         self.realtime = realtime
 
     def collect(self) -> Iterator[Metric]:

@@ -15,7 +15,7 @@ from websockets.asyncio.client import ClientConnection
 
 from sourcevault.auth.principal import Principal
 from sourcevault.db.base import iso, utcnow
-from sourcevault.realtime.broadcaster import Outbox, deliver
+from sourcevault.events import Outbox, deliver
 from sourcevault.sources.schemas import SourceCreate
 from sourcevault.sources.service import create_source
 from tests import factories

@@ -12,7 +12,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from sourcevault.config import Settings
-from sourcevault.realtime.broadcaster import vault_room
+from sourcevault.events import vault_room
 from tests.conftest import make_settings
 from tests.factories import Team
 from tests.live import LiveServer

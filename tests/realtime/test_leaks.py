@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from bidict import BidictBase
 
-from sourcevault.realtime.broadcaster import user_room
+from sourcevault.events import user_room
 from tests.factories import Team
 from tests.live import LiveServer
 from tests.realtime.sockets import Socket, bare_socket

@@ -1,114 +1,24 @@
-"""The one path every mutation of a vault takes.
-
-``vault_mutation`` opens a write transaction, locks the vault row (so the vault's writers are
-serialized and ``seq`` is gapless in commit order), reads the caller's membership from the
-database and checks the role. The body changes rows and calls ``Mutation.record`` once per
-change. On a clean exit the body's rows are flushed, its events stamped and written to the log,
-and the transaction commits; only then does the outbox go to the broadcaster. On any error it
-rolls back and nothing is announced.
+"""Reading the event log: a page of a vault's events after a ``seq``, and a joining socket's
+catch-up. The log is written by the unit of work (``sourcevault.unit_of_work``), one row per
+committed change.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import Integer, Table, bindparam, insert, select
+from sqlalchemy import Integer, Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sourcevault.audit.models import AuditEvent
-from sourcevault.auth.principal import Principal
 from sourcevault.context import Context
-from sourcevault.db.base import iso, utcnow
-from sourcevault.db.engine import write_session
 from sourcevault.errors import NotFound
-from sourcevault.realtime.broadcaster import Event, Notice, Outbox, deliver
+from sourcevault.events import Event
 from sourcevault.vaults.models import Membership, Vault
-from sourcevault.vaults.roles import Role, require_role
-
-
-@dataclass
-class Mutation:
-    session: AsyncSession
-    vault: Vault
-    actor: Principal
-    role: Role
-    outbox: Outbox = field(default_factory=Outbox)
-
-    def record(
-        self, type_: str, key: str, payload: dict[str, Any] | Callable[[], dict[str, Any]]
-    ) -> Event:
-        """Add one change, as the event that will be broadcast; it is stamped and written to the
-        log when the body is done (``_log``).
-
-        ``payload`` may be a callable, called after ``seq`` moves, for payloads that carry it.
-        """
-        self.vault.seq += 1
-        event: Event = {
-            "seq": self.vault.seq,
-            "type": type_,
-            "vaultId": self.vault.id,
-            "actor": {"userId": self.actor.user_id, "userName": self.actor.name, "role": self.role},
-            "at": None,  # stamped by _log
-            key: payload() if callable(payload) else payload,
-        }
-        self.outbox.events.append(event)
-        return event
-
-    def notify(self, notice: Notice) -> None:
-        self.outbox.notices.append(notice)
-
-
-@asynccontextmanager
-async def vault_mutation(
-    ctx: Context, actor: Principal, vault_id: str, needed: Role
-) -> AsyncIterator[Mutation]:
-    async with ctx.writers.hold(vault_id):
-        async with write_session(ctx.sessionmaker) as session:
-            vault = await session.scalar(
-                select(Vault).where(Vault.id == vault_id).with_for_update()
-            )
-            membership = None
-            if vault is not None:
-                membership = await session.get(Membership, (vault_id, actor.user_id))
-            if vault is None or membership is None:
-                raise NotFound("Vault not found")
-            mutation = Mutation(session, vault, actor, require_role(membership.role, needed))
-            yield mutation
-            await _log(mutation)
-        await deliver(ctx.broadcaster, mutation.outbox)
-
+from sourcevault.vaults.roles import Role
 
 _EVENTS = cast("Table", AuditEvent.__table__)
-
-
-async def _log(m: Mutation) -> None:
-    """Write the body's events to the log, the last thing before the commit: its own changes
-    are flushed first, then the events are stamped with ``at`` and inserted. ``at`` is the
-    moment the change is about to commit, and between it and the broadcast there is only that
-    insert and the ``COMMIT``, not the ORM's flush of the body's rows."""
-    events = m.outbox.events
-    if not events:
-        return
-    await m.session.flush()
-    at = utcnow()
-    stamp = iso(at)
-    rows = []
-    for event in events:
-        event["at"] = stamp
-        rows.append(
-            {
-                "vault_id": event["vaultId"],
-                "seq": event["seq"],
-                "type": event["type"],
-                "actor_id": m.actor.user_id,
-                "at": at,
-                "data": event,
-            }
-        )
-    await m.session.execute(insert(_EVENTS), rows)
 
 
 # ``seq`` is a 32-bit integer column; no event lies beyond it, and a larger ``after`` would

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sourcevault.auth.cookies import COOKIE_NAME
 from sourcevault.auth.origins import is_allowed, own_origin
 from sourcevault.auth.principal import Principal
 from sourcevault.auth.service import resolve
@@ -15,7 +16,6 @@ from sourcevault.context import Context
 from sourcevault.db.engine import read_session
 from sourcevault.errors import OriginRejected, Unauthorized
 
-COOKIE_NAME = "sourcevault_session"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from sourcevault.auth import service
-from sourcevault.auth.dependencies import COOKIE_NAME, Ctx, CurrentUser
+from sourcevault.auth.cookies import COOKIE_NAME
+from sourcevault.auth.dependencies import Ctx, CurrentUser
 from sourcevault.auth.principal import Principal
 from sourcevault.auth.schemas import (
     LoginIn,

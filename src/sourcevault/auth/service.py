@@ -17,7 +17,7 @@ from sourcevault.context import Context
 from sourcevault.db.base import utcnow
 from sourcevault.db.engine import write_session
 from sourcevault.errors import Conflict, Unauthorized
-from sourcevault.realtime.broadcaster import Outbox, deliver, session_expired
+from sourcevault.events import Outbox, deliver, session_expired
 
 INVALID_LOGIN = "Invalid email or password"
 
@@ -107,6 +107,7 @@ async def logout(ctx: Context, principal: Principal) -> None:
 
 
 async def prune_expired(ctx: Context) -> int:
+    """Delete every session past its expiry; returns how many (``auth.pruning`` runs it)."""
     async with write_session(ctx.sessionmaker) as session:
         result = await session.execute(
             delete(AuthSession).where(AuthSession.expires_at <= utcnow())

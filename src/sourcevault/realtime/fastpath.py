@@ -623,10 +623,10 @@ class FastEmit:
     @contextmanager
     def corked(self) -> Iterator[None]:
         """Frames the fast path takes inside are written per socket in one write, when the
-        outermost scope ends. Every emit opens one; ``Realtime.publish`` opens one around the
-        events of an outbox. A socket that has to take the queued route is uncorked first, so
-        nothing overtakes its corked frames; the emits of the fast path do not suspend, so no
-        other task writes to a socket while its frames are corked."""
+        outermost scope ends. Every emit opens one; ``SocketBroadcaster.publish`` opens one
+        around the events of an outbox. A socket that has to take the queued route is uncorked
+        first, so nothing overtakes its corked frames; the emits of the fast path do not
+        suspend, so no other task writes to a socket while its frames are corked."""
         cork = self.cork
         cork.depth += 1
         try:

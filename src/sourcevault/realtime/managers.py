@@ -23,13 +23,14 @@ from typing import Any
 
 import socketio
 
+from sourcevault.events import NoticeType
 from sourcevault.realtime.fastpath import FastEmit
 from sourcevault.realtime.redis_link import RedisLink
 
 log = logging.getLogger(__name__)
 
-ACCESS_REVOKED = "vault:access-revoked"
-SESSION_EXPIRED = "session:expired"
+ACCESS_REVOKED = NoticeType.ACCESS_REVOKED
+SESSION_EXPIRED = NoticeType.SESSION_EXPIRED
 
 
 class _Evictions:

@@ -1,4 +1,4 @@
-"""The Socket.IO server: connect auth, rooms, the client events, and the broadcaster.
+"""The Socket.IO server: connect auth, rooms and the client events.
 
 Handlers are thin: each validates its payload, calls the service function its REST twin
 calls, and returns the ack. ``acked`` turns every failure into ``{"ok": false, "error"}``,
@@ -8,7 +8,6 @@ so no payload can end a connection or reach the client as a traceback.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import logging
 import math
@@ -24,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 from socketio import packet as sio_packet
 
 from sourcevault.audit.service import catch_up
-from sourcevault.auth.dependencies import COOKIE_NAME
+from sourcevault.auth.cookies import COOKIE_NAME
 from sourcevault.auth.origins import is_allowed, own_origin
 from sourcevault.auth.principal import Principal
 from sourcevault.auth.service import resolve
@@ -40,13 +39,7 @@ from sourcevault.errors import (
     Unauthorized,
     ValidationFailed,
 )
-from sourcevault.realtime.broadcaster import (
-    Event,
-    Notice,
-    session_room,
-    user_room,
-    vault_room,
-)
+from sourcevault.events import session_room, user_room, vault_room
 from sourcevault.realtime.caps import ConnectionCaps
 from sourcevault.realtime.fastpath import close_transport
 from sourcevault.realtime.managers import SESSION_EXPIRED, LocalManager, RedisManager
@@ -342,20 +335,6 @@ class Realtime:
         self.caps = ConnectionCaps(settings.socket_max_per_user, settings.socket_max_per_address)
         self._expiry = _Deadlines(self._expire)
         self._register()
-
-    # -- the broadcaster ---------------------------------------------------------------------
-
-    async def publish(self, events: list[Event], notices: list[Notice]) -> None:
-        # One write per socket for all the events (the fast path's cork; fastpath.py).
-        corked = getattr(self.sio.manager, "corked", contextlib.nullcontext)
-        with corked():
-            for event in events:
-                await self.sio.emit(event["type"], event, room=vault_room(event["vaultId"]))
-        for notice in notices:
-            await self.sio.emit(notice.name, notice.data, room=notice.room)
-        for event in events:
-            if event["type"] == "vault:deleted":
-                await self.sio.close_room(vault_room(event["vaultId"]))
 
     # -- connection ----------------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, cast
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -12,6 +12,7 @@ from pydantic import (
     field_validator,
 )
 
+from sourcevault.events import SourcePayload
 from sourcevault.schema import (
     NOT_BLANK,
     InputModel,
@@ -98,6 +99,10 @@ class SourceOut(WireModel):
     created_by: Creator
     created_at: Timestamp
     updated_at: Timestamp
+
+    def payload(self) -> SourcePayload:
+        """The source as its events carry it."""
+        return cast("SourcePayload", self.wire())
 
 
 class SourceEnvelope(WireModel):

@@ -12,13 +12,14 @@ from datetime import UTC, datetime
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sourcevault.audit.service import Mutation, vault_mutation
 from sourcevault.auth.principal import Principal
 from sourcevault.context import Context
 from sourcevault.db.base import iso, new_id, utcnow
 from sourcevault.errors import Conflict, NotFound, ValidationFailed
+from sourcevault.events import EventType
 from sourcevault.sources.models import Source
 from sourcevault.sources.schemas import Creator, SourceCreate, SourceOut, SourceUpdate
+from sourcevault.unit_of_work import Mutation, vault_mutation
 from sourcevault.vaults.access import role_in
 from sourcevault.vaults.models import Membership, Vault
 from sourcevault.vaults.roles import Role
@@ -130,7 +131,7 @@ async def create_source(
         )
         m.session.add(source)
         out = source_out(source)
-        m.record("source:created", "source", out.wire())
+        m.record(EventType.SOURCE_CREATED, out.payload())
     return out
 
 
@@ -173,7 +174,7 @@ async def update_source(
         source.version += 1
         source.updated_at = utcnow()
         out = source_out(source)
-        m.record("source:updated", "source", out.wire())
+        m.record(EventType.SOURCE_UPDATED, out.payload())
     return out
 
 
@@ -183,4 +184,4 @@ async def delete_source(ctx: Context, user: Principal, source_id: str) -> None:
         source = await _locked_source(m, source_id)
         out = source_out(source)
         await m.session.delete(source)
-        m.record("source:deleted", "source", out.wire())
+        m.record(EventType.SOURCE_DELETED, out.payload())

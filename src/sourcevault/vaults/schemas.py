@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, cast
 
 from pydantic import Field, StringConstraints, field_validator
 
+from sourcevault.events import MemberPayload, VaultPayload
 from sourcevault.schema import (
     NOT_BLANK,
     Email,
@@ -51,6 +52,10 @@ class VaultOut(WireModel):
     created_at: Timestamp
     updated_at: Timestamp
 
+    def payload(self) -> VaultPayload:
+        """The vault as its events carry it."""
+        return cast("VaultPayload", self.wire())
+
 
 class MemberOut(WireModel):
     user_id: str
@@ -58,6 +63,10 @@ class MemberOut(WireModel):
     email: str
     role: Role
     joined_at: Timestamp
+
+    def payload(self) -> MemberPayload:
+        """The member as their events carry them."""
+        return cast("MemberPayload", self.wire())
 
 
 class VaultEnvelope(WireModel):

@@ -1,18 +1,19 @@
-"""Vaults and their members. Reads take a session; every change goes through ``vault_mutation``."""
+"""Vaults and their members. Reads take a session; every change goes through the unit of work
+(``vault_mutation``)."""
 
 from __future__ import annotations
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sourcevault.audit.service import vault_mutation
 from sourcevault.auth.models import User
 from sourcevault.auth.principal import Principal
 from sourcevault.context import Context
 from sourcevault.db.base import utcnow
 from sourcevault.db.engine import write_session
 from sourcevault.errors import Conflict, NotFound, ValidationFailed
-from sourcevault.realtime.broadcaster import access_revoked, role_changed
+from sourcevault.events import EventType, access_revoked, role_changed
+from sourcevault.unit_of_work import vault_mutation
 from sourcevault.vaults.access import role_in
 from sourcevault.vaults.models import Membership, Vault
 from sourcevault.vaults.roles import Role
@@ -74,7 +75,7 @@ async def update_vault(ctx: Context, user: Principal, vault_id: str, data: Vault
         for key in data.model_fields_set:
             setattr(m.vault, key, getattr(data, key))
         m.vault.updated_at = utcnow()
-        m.record("vault:updated", "vault", lambda: vault_out(m.vault, m.role).wire())
+        m.record(EventType.VAULT_UPDATED, lambda: vault_out(m.vault, m.role).payload())
     return vault_out(m.vault, m.role)
 
 
@@ -85,7 +86,7 @@ async def delete_vault(ctx: Context, user: Principal, vault_id: str) -> None:
                 select(Membership.user_id).where(Membership.vault_id == vault_id)
             )
         ).all()
-        m.record("vault:deleted", "vault", lambda: vault_out(m.vault, m.role).wire())
+        m.record(EventType.VAULT_DELETED, lambda: vault_out(m.vault, m.role).payload())
         await m.session.delete(m.vault)
         for member_id in members:
             m.notify(access_revoked(member_id, vault_id, "vault_deleted"))
@@ -118,7 +119,7 @@ async def add_member(ctx: Context, user: Principal, vault_id: str, data: MemberA
         )
         m.session.add(membership)
         out = member_out(membership, member)
-        m.record("member:added", "member", out.wire())
+        m.record(EventType.MEMBER_ADDED, out.payload())
     return out
 
 
@@ -155,7 +156,7 @@ async def update_member(
             raise Conflict("A vault must keep at least one owner")
         membership.role = role
         out = member_out(membership, member)
-        m.record("member:updated", "member", out.wire())
+        m.record(EventType.MEMBER_UPDATED, out.payload())
         m.notify(role_changed(user_id, vault_id, role))
     return out
 
@@ -169,5 +170,5 @@ async def remove_member(ctx: Context, user: Principal, vault_id: str, user_id: s
             raise Conflict("A vault must keep at least one owner")
         out = member_out(membership, member)
         await m.session.delete(membership)
-        m.record("member:removed", "member", out.wire())
+        m.record(EventType.MEMBER_REMOVED, out.payload())
         m.notify(access_revoked(user_id, vault_id, "removed"))

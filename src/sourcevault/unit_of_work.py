@@ -1,0 +1,155 @@
+"""The unit of work: the one path every mutation of a vault takes.
+
+``vault_mutation`` opens a write transaction, locks the vault row (so the vault's writers are
+serialized and ``seq`` is gapless in commit order), reads the caller's membership from the
+database and checks the role. The body changes rows and calls ``Mutation.record`` once per
+change. On a clean exit the body's rows are flushed, its events stamped and written to the
+audit log, and the transaction commits; only then does the outbox go to the broadcaster. On
+any error it rolls back and nothing is announced.
+
+It lives at the top of the package, not in ``audit`` or ``db``, because it ties several
+domains together (the vault's lock and membership, the role check, the audit log, the outbox)
+and every service that changes a vault (``vaults``, ``sources``) goes through it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import cast, overload
+
+from sqlalchemy import Table, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sourcevault.audit.models import AuditEvent
+from sourcevault.auth.principal import Principal
+from sourcevault.context import Context
+from sourcevault.db.base import iso, utcnow
+from sourcevault.db.engine import write_session
+from sourcevault.errors import NotFound
+from sourcevault.events import (
+    Actor,
+    Event,
+    EventType,
+    MemberEvent,
+    MemberEventType,
+    MemberPayload,
+    Notice,
+    Outbox,
+    SourceEvent,
+    SourceEventType,
+    SourcePayload,
+    VaultEvent,
+    VaultEventType,
+    VaultPayload,
+    deliver,
+)
+from sourcevault.vaults.models import Membership, Vault
+from sourcevault.vaults.roles import Role, require_role
+
+Payload = SourcePayload | VaultPayload | MemberPayload
+
+
+@dataclass
+class Mutation:
+    session: AsyncSession
+    vault: Vault
+    actor: Principal
+    role: Role
+    outbox: Outbox = field(default_factory=Outbox)
+
+    @overload
+    def record(
+        self, type_: SourceEventType, payload: SourcePayload | Callable[[], SourcePayload]
+    ) -> SourceEvent: ...
+
+    @overload
+    def record(
+        self, type_: VaultEventType, payload: VaultPayload | Callable[[], VaultPayload]
+    ) -> VaultEvent: ...
+
+    @overload
+    def record(
+        self, type_: MemberEventType, payload: MemberPayload | Callable[[], MemberPayload]
+    ) -> MemberEvent: ...
+
+    def record(self, type_: EventType, payload: Payload | Callable[[], Payload]) -> Event:
+        """Add one change, as the event that will be broadcast; it is stamped and written to the
+        log when the body is done (``_log``).
+
+        ``payload`` may be a callable, called after ``seq`` moves, for payloads that carry it.
+        """
+        self.vault.seq += 1
+        actor = Actor(userId=self.actor.user_id, userName=self.actor.name, role=self.role)
+        body = payload() if callable(payload) else payload
+        event = cast(
+            "Event",
+            {
+                "seq": self.vault.seq,
+                "type": type_.value,
+                "vaultId": self.vault.id,
+                "actor": actor,
+                "at": "",  # stamped by _log
+                type_.key: body,
+            },
+        )
+        self.outbox.events.append(event)
+        return event
+
+    def notify(self, notice: Notice) -> None:
+        """Add a notice, sent after the events once the transaction has committed."""
+        self.outbox.notices.append(notice)
+
+
+@asynccontextmanager
+async def vault_mutation(
+    ctx: Context, actor: Principal, vault_id: str, needed: Role
+) -> AsyncIterator[Mutation]:
+    """A write to one vault by ``actor``, who must hold at least the role ``needed``.
+
+    Raises ``NotFound`` when the vault does not exist or the actor is not its member, and
+    ``InsufficientPermissions`` when their role is too low, before the body runs."""
+    async with ctx.writers.hold(vault_id):
+        async with write_session(ctx.sessionmaker) as session:
+            vault = await session.scalar(
+                select(Vault).where(Vault.id == vault_id).with_for_update()
+            )
+            membership = None
+            if vault is not None:
+                membership = await session.get(Membership, (vault_id, actor.user_id))
+            if vault is None or membership is None:
+                raise NotFound("Vault not found")
+            mutation = Mutation(session, vault, actor, require_role(membership.role, needed))
+            yield mutation
+            await _log(mutation)
+        await deliver(ctx.broadcaster, mutation.outbox)
+
+
+_EVENTS = cast("Table", AuditEvent.__table__)
+
+
+async def _log(m: Mutation) -> None:
+    """Write the body's events to the log, the last thing before the commit: its own changes
+    are flushed first, then the events are stamped with ``at`` and inserted, so ``at`` is the
+    moment the change is about to commit."""
+    events = m.outbox.events
+    if not events:
+        return
+    await m.session.flush()
+    at = utcnow()
+    stamp = iso(at)
+    rows = []
+    for event in events:
+        event["at"] = stamp
+        rows.append(
+            {
+                "vault_id": event["vaultId"],
+                "seq": event["seq"],
+                "type": event["type"],
+                "actor_id": m.actor.user_id,
+                "at": at,
+                "data": event,
+            }
+        )
+    await m.session.execute(insert(_EVENTS), rows)

@@ -17,8 +17,9 @@ so nothing the application relies on changes:
   ``SocketServer._backlogged`` counts what piles up and drops the reader, as before;
 * acks (an emit with a callback), binary payloads, polling clients, sockets not yet upgraded,
   closing, or past their ping timeout: the stock route, unchanged;
-* rooms, evictions and the Redis manager are untouched: this replaces only the loop at the end
-  of ``AsyncManager.emit`` (``LocalManager`` mixes it in; the eviction hook still runs after).
+* rooms and evictions are untouched: this replaces only the loop at the end of
+  ``AsyncManager.emit``; both managers (one instance, and several over Redis) deliver through
+  it, and the eviction hook still runs after.
 
 Under uvicorn, serving with ``ws=WS_PROTOCOL`` (``DirectWebSocketProtocol``, uvicorn's own
 websockets-sansio protocol plus a frame writer) goes one step further: the websocket frame too is
@@ -58,6 +59,7 @@ from contextlib import contextmanager, suppress
 from typing import Any
 
 import engineio
+import socketio
 from engineio import packet as eio_packet
 from engineio.async_drivers.asgi import WebSocket
 from engineio.async_drivers.asgi import translate_request as _stock_translate
@@ -596,8 +598,12 @@ def _writer_idle(queue: Any) -> bool:
     return not queue._queue and not all(map(_done, queue._getters))
 
 
-class FastEmit:
-    """Mixed into a python-socketio ``AsyncManager`` before it in the bases."""
+class FastEmit(socketio.AsyncManager):  # type: ignore[misc]
+    """python-socketio's ``AsyncManager`` with the delivery above. A pub/sub manager put before
+    it in the bases (``RedisManager``) has its ``_handle_emit`` reach this ``emit``, so events
+    published here and events heard from Redis take the same path: each Redis message is
+    decoded once per instance (by the manager's listener), encoded and framed once, and
+    written to each recipient."""
 
     server: Any
 
@@ -611,7 +617,7 @@ class FastEmit:
         """Called as python-socketio builds its server, once its Engine.IO server exists:
         the drivers are in place before the first connection. (``initialize``, the other
         hook, runs at the first connection, after its request was translated.)"""
-        super().set_server(server)  # type: ignore[misc]
+        super().set_server(server)
         eio = server.eio
         # Per server, not the driver module's shared table: other servers keep the stock class.
         eio._async = {
@@ -636,11 +642,15 @@ class FastEmit:
             if not cork.depth:
                 cork.flush()
 
+    async def emit_here(self, event: str, data: Any, namespace: str, room: Any) -> None:
+        """Deliver to this instance's sockets in ``room`` only (never published to Redis)."""
+        await FastEmit.emit(self, event, data, namespace, room=room)
+
     async def emit(
         self, event: str, data: Any, namespace: str, room: Any = None, **kwargs: Any
     ) -> None:
         """``AsyncManager.emit`` (same arguments), delivering as the module docstring says."""
-        stock = super().emit  # type: ignore[misc]
+        stock = super().emit
         room = kwargs.pop("to", None) or room
         skip_sid = kwargs.pop("skip_sid", None)
         if kwargs.get("callback") is not None or namespace not in getattr(self, "rooms", {}):
@@ -663,7 +673,7 @@ class FastEmit:
         queued = []
         direct = 0
         with self.corked():
-            for sid, eio_sid in list(self.get_participants(namespace, room)):  # type: ignore[attr-defined]
+            for sid, eio_sid in list(self.get_participants(namespace, room)):
                 if sid in skip:
                     continue
                 sock = sockets.get(eio_sid)

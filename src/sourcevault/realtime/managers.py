@@ -21,8 +21,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import socketio
-
 from sourcevault.realtime.fastpath import FastEmit
 from sourcevault.realtime.redis_link import RedisLink
 
@@ -34,10 +32,11 @@ SESSION_EXPIRED = "session:expired"
 
 class _Evictions:
     """Mixed into a python-socketio manager (which provides ``server`` and
-    ``get_participants``)."""
+    ``get_participants``) and a delivery (which provides ``emit_here``)."""
 
     server: Any
     get_participants: Any
+    emit_here: Any
 
     async def _evict(self, event: str, data: Any, namespace: str | None, room: Any) -> None:
         if event not in (ACCESS_REVOKED, SESSION_EXPIRED) or not isinstance(room, str):
@@ -55,7 +54,7 @@ class _Evictions:
 
     async def notify_local(self, event: str, data: Any, room: str, namespace: str = "/") -> None:
         """Emit to this instance's sockets in ``room`` only, and apply the eviction here."""
-        await socketio.AsyncManager.emit(self, event, data, namespace, room=room)
+        await self.emit_here(event, data, namespace, room)
         await self._evict(event, data, namespace, room)
 
 
@@ -140,7 +139,7 @@ class _RoomIndex:
                 del self.pending_disconnect[namespace]
 
 
-class LocalManager(_Evictions, _RoomIndex, FastEmit, socketio.AsyncManager):  # type: ignore[misc]
+class LocalManager(_Evictions, _RoomIndex, FastEmit):
     """One instance: rooms in this process."""
 
     async def emit(
@@ -150,8 +149,12 @@ class LocalManager(_Evictions, _RoomIndex, FastEmit, socketio.AsyncManager):  # 
         await self._evict(event, data, namespace, kwargs.get("to") or room)
 
 
-class RedisManager(_Evictions, _RoomIndex, RedisLink):
-    """Several instances: every emit goes through Redis, and each instance evicts its own."""
+class RedisManager(_Evictions, _RoomIndex, RedisLink, FastEmit):
+    """Several instances: every emit goes through Redis, and each instance evicts its own.
+
+    ``FastEmit`` comes after the pub/sub manager in the method order, so what
+    ``AsyncPubSubManager._handle_emit`` hands on (an emit of this instance's, or a message
+    heard from Redis) is delivered to this instance's sockets as on one instance."""
 
     async def _handle_emit(self, message: dict[str, Any]) -> None:
         await super()._handle_emit(message)

@@ -20,7 +20,7 @@ from sourcevault.auth.routes import router as auth_router
 from sourcevault.config import Settings
 from sourcevault.context import Context
 from sourcevault.logs import RequestId, id_for, request_id
-from sourcevault.realtime.redis_link import RedisLink
+from sourcevault.realtime import transport
 from sourcevault.realtime.server import Realtime
 from sourcevault.sources.routes import router as sources_router
 from sourcevault.vaults.routes import router as vaults_router
@@ -75,23 +75,19 @@ _SOCKETS_PREFIX = f"/{SOCKETIO_PATH}/"
 
 
 def create_app(settings: Settings) -> FastAPI:
-    ctx = Context.build(settings)
+    ctx = Context.build(settings, sqlite_module=transport.sqlite_dbapi(settings))
     realtime = Realtime(ctx)
     ctx.broadcaster = ctx.metrics.metered(realtime)
     ctx.metrics.watch(realtime)
-    redis = realtime.sio.manager if isinstance(realtime.sio.manager, RedisLink) else None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if redis is not None:
-            await redis.start(realtime.sio)
+        await realtime.transport.start()
         ctx.start()
         try:
             yield
         finally:
-            await realtime.shutdown()
-            if redis is not None:
-                await redis.aclose()
+            await realtime.shutdown()  # the Socket.IO server, then Redis
             await ctx.aclose()
 
     app = App(
@@ -112,7 +108,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/readyz", tags=["ops"], responses={503: {"description": "a dependency is down"}})
     async def readyz() -> Any:
-        checks = await readiness(ctx, redis)
+        checks = await readiness(ctx, realtime.transport)
         status = 200 if all(v == "ok" for v in checks.values()) else 503
         return JSONResponse({"status": "ok" if status == 200 else "unavailable", **checks}, status)
 
@@ -127,7 +123,7 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
-async def readiness(ctx: Context, redis: RedisLink | None = None) -> dict[str, str]:
+async def readiness(ctx: Context, wire: transport.Transport | None = None) -> dict[str, str]:
     checks: dict[str, str] = {}
     try:
         async with ctx.engine.connect() as conn:
@@ -135,6 +131,7 @@ async def readiness(ctx: Context, redis: RedisLink | None = None) -> dict[str, s
         checks["database"] = "ok"
     except Exception as exc:
         checks["database"] = f"down: {type(exc).__name__}"
-    if redis is not None:
-        checks["redis"] = await redis.health()
+    broker = None if wire is None else await wire.health()
+    if broker is not None:
+        checks["redis"] = broker
     return checks

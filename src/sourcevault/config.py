@@ -6,7 +6,7 @@ and ``create_app(settings)`` takes the result, so tests pass their own.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     socket_max_queued: int = Field(default=1000, ge=10)
     socket_ping_interval: float = Field(default=25.0, gt=0)
     socket_ping_timeout: float = Field(default=20.0, gt=0)
+
+    # ``stock`` runs python-socketio, python-engineio and uvicorn as they ship, and SQLAlchemy's
+    # own aiosqlite adapter: none of the transport package's reaches (realtime/transport/).
+    transport: Literal["fast", "stock"] = "fast"
+    sqlite_adapter: Literal["fast", "stock"] = "fast"
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

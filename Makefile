@@ -40,8 +40,17 @@ lint: install ## ruff (lint and format) and mypy
 	$(BIN)/ruff format --check src bench tests migrations
 	$(BIN)/mypy
 
-test: install lint ## Lint, then every test (SQLite and PostgreSQL; Redis, Node and browser where present)
+# Run a second time against python-socketio, python-engineio, uvicorn and SQLAlchemy's aiosqlite
+# dialect as they ship (README, "Two transports"); fast-path-only tests skip themselves.
+STOCK_SUITES ?= tests/realtime tests/audit tests/test_sqlite_locks.py tests/multi/test_across_instances.py
+STOCK_TEST = SOURCEVAULT_TRANSPORT=stock SOURCEVAULT_SQLITE_ADAPTER=stock $(BIN)/pytest $(PYTEST_ARGS) $(STOCK_SUITES)
+
+test: install lint ## Lint, then every test (SQLite and PostgreSQL; Redis, Node and browser where present), then the socket suites again on the stock libraries
 	$(BIN)/pytest $(PYTEST_ARGS)
+	$(STOCK_TEST)
+
+test-stock: install ## Only the socket suites on the stock libraries (SOURCEVAULT_TRANSPORT=stock)
+	$(STOCK_TEST)
 
 # The other supported Pythons, each in its own venv from the same lock, found under pyenv or as
 # python3.X on the PATH. They run the suites that lean hardest on the event loop and on the
@@ -81,4 +90,4 @@ format: install ## Apply ruff's fixes and formatting
 clean: ## Remove the venvs, node_modules and caches
 	rm -rf $(VENV) $(VENV)-3.* node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
-.PHONY: help install run lint test test-pythons bench lock lock-upgrade format clean
+.PHONY: help install run lint test test-stock test-pythons bench lock lock-upgrade format clean

@@ -21,6 +21,24 @@ BACKENDS = ["sqlite", "postgres"]
 TABLES = "audit_events, sources, memberships, sessions, vaults, users"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With ``SOURCEVAULT_TRANSPORT=stock`` (or ``SOURCEVAULT_SQLITE_ADAPTER=stock``) every
+    test runs against the stock libraries, except those of a fast-only behaviour."""
+    stock = {
+        "fast_transport": os.environ.get("SOURCEVAULT_TRANSPORT") == "stock",
+        "fast_sqlite_adapter": os.environ.get("SOURCEVAULT_SQLITE_ADAPTER") == "stock",
+    }
+    for item in items:
+        for marker, skipped in stock.items():
+            if skipped and item.get_closest_marker(marker) is not None:
+                variable = marker.removeprefix("fast_").upper()
+                item.add_marker(
+                    pytest.mark.skip(
+                        reason=f"a behaviour of the fast path only (SOURCEVAULT_{variable}=stock)"
+                    )
+                )
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.db"

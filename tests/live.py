@@ -16,8 +16,7 @@ from sourcevault.audit.models import AuditEvent
 from sourcevault.config import Settings
 from sourcevault.context import Context
 from sourcevault.events import Broadcaster, Event, Notice
-from sourcevault.realtime.fastpath import WS_PROTOCOL
-from sourcevault.serving import uvicorn_options
+from sourcevault.realtime import transport
 
 
 @dataclass
@@ -52,12 +51,9 @@ async def live_server(
     config = uvicorn.Config(
         app,
         log_level="warning",
-        ws=WS_PROTOCOL,  # as `sourcevault serve` runs it
-        ws_per_message_deflate=False,
-        ws_ping_interval=None,
         lifespan="on",
         timeout_graceful_shutdown=2,
-        **uvicorn_options(settings),
+        **transport.uvicorn_options(settings),  # as `sourcevault serve` runs it
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))

@@ -18,6 +18,17 @@ PG_USER = os.environ.get("SOURCEVAULT_TEST_PG_USER", "postgres")
 REDIS_URL = os.environ.get("SOURCEVAULT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
+# The settings a whole test run may set (``make test`` runs some suites again with both at
+# ``stock``): server processes that tests start inherit them, and no other SOURCEVAULT_ one.
+MODES = ("SOURCEVAULT_TRANSPORT", "SOURCEVAULT_SQLITE_ADAPTER")
+
+
+def inherited_env() -> dict[str, str]:
+    """This process's environment for a server process, without its SOURCEVAULT_ settings
+    but for ``MODES``."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("SOURCEVAULT_") or k in MODES}
+
+
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 

@@ -2,7 +2,8 @@
 holding the server up: the server keeps answering (health, reads, sockets) meanwhile, and the
 write goes through once the lock is released. (Statements that wait for no lock run on the
 event loop's thread; the transaction's ``BEGIN IMMEDIATE``, which may wait, does not:
-db/sqlite.py.)"""
+realtime/transport/sqlite.py. With the stock adapter every statement waits on aiosqlite's
+thread.)"""
 
 from __future__ import annotations
 
@@ -56,6 +57,7 @@ async def test_a_write_waiting_for_another_process_does_not_stop_the_server(
         other.close()
 
 
+@pytest.mark.fast_sqlite_adapter
 async def test_sockets_connecting_at_once_reuse_the_pooled_connections(
     server: LiveServer, team: Team
 ) -> None:

@@ -24,8 +24,8 @@ from sourcevault.config import Settings
 from sourcevault.context import Context
 from sourcevault.logs import RequestId, id_for, request_id
 from sourcevault.metrics_server import MetricsServer
+from sourcevault.realtime import transport
 from sourcevault.realtime.broadcaster import SocketBroadcaster
-from sourcevault.realtime.redis_link import RedisLink
 from sourcevault.realtime.server import Realtime
 from sourcevault.security_headers import SecurityHeaders, with_docs_policy
 from sourcevault.sources.routes import router as sources_router
@@ -92,19 +92,17 @@ _SOCKETS_PREFIX = f"/{SOCKETIO_PATH}/"
 
 
 def create_app(settings: Settings) -> FastAPI:
-    ctx = Context.build(settings)
+    ctx = Context.build(settings, sqlite_module=transport.sqlite_dbapi(settings))
     realtime = Realtime(ctx)
-    ctx.broadcaster = ctx.metrics.metered(SocketBroadcaster(realtime.sio))
+    ctx.broadcaster = ctx.metrics.metered(SocketBroadcaster(realtime.transport))
     ctx.metrics.watch(realtime)
-    redis = realtime.sio.manager if isinstance(realtime.sio.manager, RedisLink) else None
     address = settings.metrics_address
     metrics = None if address is None else MetricsServer(ctx.metrics.registry, *address)
     pruner = SessionPruner(ctx, settings.session_prune_interval)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if redis is not None:
-            await redis.start(realtime.sio)
+        await realtime.transport.start()
         ctx.start()
         if metrics is not None:
             await metrics.start()
@@ -115,9 +113,7 @@ def create_app(settings: Settings) -> FastAPI:
             await pruner.aclose()
             if metrics is not None:
                 await metrics.aclose()
-            await realtime.shutdown()
-            if redis is not None:
-                await redis.aclose()
+            await realtime.shutdown()  # the Socket.IO server, then Redis
             await ctx.aclose()
 
     app = App(
@@ -141,7 +137,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/readyz", tags=["ops"], responses={503: {"description": "a dependency is down"}})
     async def readyz() -> Any:
-        checks = await readiness(ctx, redis)
+        checks = await readiness(ctx, realtime.transport)
         status = 200 if all(v == "ok" for v in checks.values()) else 503
         return JSONResponse({"status": "ok" if status == 200 else "unavailable", **checks}, status)
 
@@ -161,7 +157,7 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
-async def readiness(ctx: Context, redis: RedisLink | None = None) -> dict[str, str]:
+async def readiness(ctx: Context, wire: transport.Transport | None = None) -> dict[str, str]:
     checks: dict[str, str] = {}
     try:
         async with ctx.engine.connect() as conn:
@@ -169,6 +165,7 @@ async def readiness(ctx: Context, redis: RedisLink | None = None) -> dict[str, s
         checks["database"] = "ok"
     except Exception as exc:
         checks["database"] = f"down: {type(exc).__name__}"
-    if redis is not None:
-        checks["redis"] = await redis.health()
+    broker = None if wire is None else await wire.health()
+    if broker is not None:
+        checks["redis"] = broker
     return checks

@@ -78,7 +78,7 @@ def serve(
     logs.configure()  # before create_app: python-socketio sets up its loggers when built
     app = _with_demo(build_app(settings), demo)
     _tune_gc()
-    from sourcevault.serving import Server, uvicorn_options
+    from sourcevault.realtime import transport
 
     config = uvicorn.Config(
         app,
@@ -86,16 +86,12 @@ def serve(
         port=port,
         backlog=BACKLOG,
         loop="uvloop" if sys.platform != "win32" else "asyncio",
-        ws="sourcevault.realtime.fastpath:DirectWebSocketProtocol",  # websockets-sansio + frames
-        ws_per_message_deflate=False,
-        ws_ping_interval=None,  # Engine.IO pings every socket already (socket_ping_interval)
         timeout_graceful_shutdown=10,
         log_level="info",
         log_config=None,  # records go to the handler logs.configure() set up
-        **uvicorn_options(settings),
+        **transport.uvicorn_options(settings),
     )
-
-    Server(config).run(sockets=[sock])
+    transport.server_class(settings)(config).run(sockets=[sock])
 
 
 def build_app(settings: Settings) -> FastAPI:

@@ -7,7 +7,7 @@ and ``create_app(settings)`` takes the result, so tests pass their own.
 from __future__ import annotations
 
 import ipaddress
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     # a handshake is refused with RATE_LIMITED.
     socket_max_per_user: int = Field(default=50, ge=1)
     socket_max_per_address: int = Field(default=200, ge=1)
+
+    # ``stock`` runs python-socketio, python-engineio and uvicorn as they ship, and SQLAlchemy's
+    # own aiosqlite adapter: none of the transport package's reaches (realtime/transport/).
+    transport: Literal["fast", "stock"] = "fast"
+    sqlite_adapter: Literal["fast", "stock"] = "fast"
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -24,7 +25,10 @@ class Context:
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
     writers: VaultWriters = field(default_factory=VaultWriters)
     metrics: Metrics = field(default_factory=Metrics)
-    # Where single-statement reads run (the token lookup; db/engine.py).
+    # Single-statement reads (the token lookup) on a sqlite3 connection of their own, on a
+    # SQLite file (db/sqlite.py), or through the engine.
+    direct_reads: bool = True
+    # Where single-statement reads run (db/engine.py).
     lookups: Lookups = field(init=False)
 
     # A SQLite file's WAL checkpoints, made off the loop's thread (db/sqlite.py).
@@ -32,7 +36,7 @@ class Context:
 
     def __post_init__(self) -> None:
         path = sqlite_file(self.engine)
-        self.lookups = Lookups(self.engine, path)
+        self.lookups = Lookups(self.engine, path if self.direct_reads else None)
         self.checkpoints = None if path is None else sqlite.Checkpoints(path)
 
     def start(self) -> None:
@@ -48,12 +52,15 @@ class Context:
         await self.engine.dispose()
 
     @classmethod
-    def build(cls, settings: Settings) -> Context:
-        engine = build_engine(settings.database_url)
+    def build(cls, settings: Settings, sqlite_module: Any = None) -> Context:
+        """``sqlite_module``: the DBAPI module for SQLAlchemy's aiosqlite dialect (the
+        transport's adapter, ``transport.sqlite_dbapi``), or None for the dialect's own."""
+        engine = build_engine(settings.database_url, sqlite_module=sqlite_module)
         return cls(
             settings=settings,
             engine=engine,
             sessionmaker=build_sessionmaker(engine),
+            direct_reads=settings.sqlite_adapter == "fast",
             throttle=LoginThrottle(
                 max_failures=settings.login_max_failures,
                 window=settings.login_failure_window,

@@ -23,7 +23,8 @@ from typing import IO, Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 HEADER = "x-request-id"
-# The logger of the WebSocket protocol ``serve`` runs (realtime/fastpath.py), under uvicorn's.
+# The logger of the WebSocket protocol ``serve`` runs (realtime/transport/fastpath.py),
+# under uvicorn's.
 WEBSOCKET_LOGGER = "uvicorn.error.websocket"
 _HEADER_BYTES = HEADER.encode()
 _VALID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")

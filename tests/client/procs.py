@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import socket
 import sys
@@ -13,6 +12,8 @@ import time
 from pathlib import Path
 
 import httpx
+
+from tests import services
 
 SOURCEVAULT = str(Path(sys.executable).with_name("sourcevault"))
 READY_TIMEOUT = 30.0
@@ -25,7 +26,7 @@ def free_port() -> int:
 
 
 def server_env(database_url: str, **settings: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SOURCEVAULT_")}
+    env = services.inherited_env()
     env["SOURCEVAULT_DATABASE_URL"] = database_url
     env["SOURCEVAULT_METRICS_BIND"] = ""  # several may run at once; a test that reads them sets one
     env.update({f"SOURCEVAULT_{k.upper()}": v for k, v in settings.items()})

@@ -128,7 +128,7 @@ class Instance:
 
 
 def instance_env(database_url: str, redis_url: str, channel: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SOURCEVAULT_")}
+    env = services.inherited_env()
     env.update(
         SOURCEVAULT_DATABASE_URL=database_url,
         SOURCEVAULT_REDIS_URL=redis_url,

@@ -109,6 +109,7 @@ DIRECT = 'sourcevault_socket_deliveries_total{route="direct"}'
 QUEUED = 'sourcevault_socket_deliveries_total{route="queued"}'
 
 
+@pytest.mark.fast_transport
 async def test_events_to_members_who_keep_up_are_written_directly(
     server: LiveServer, client: httpx.AsyncClient, team: Team
 ) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
-from sourcevault.realtime.server import _Deadlines, _Timers
+from sourcevault.realtime.server import _Deadlines
+from sourcevault.realtime.transport import Timers
 from tests import factories
 from tests.conftest import make_settings
 from tests.factories import Team
@@ -153,7 +154,7 @@ async def test_a_deadline_that_fails_does_not_stop_the_later_ones() -> None:
             raise RuntimeError("this one fails")
         done.set()
 
-    timers = _Timers(fire)
+    timers = Timers(fire)
     timers.set("broken", 0.01)
     timers.set("later", 0.05)
     await asyncio.wait_for(done.wait(), 5)

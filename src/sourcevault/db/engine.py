@@ -25,10 +25,12 @@ WRITE = {"sourcevault_write": True}
 ONE_STATEMENT = {"sourcevault_one_statement": True}
 
 
-def build_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def build_engine(url: str, *, sqlite_module: Any = None, **kwargs: Any) -> AsyncEngine:
+    """An engine for ``url``; on ``sqlite+aiosqlite:``, ``sqlite_module`` (when given) is the
+    DBAPI module the dialect uses in place of its own adapter."""
     if url.startswith("sqlite"):
-        if url.startswith("sqlite+aiosqlite:"):
-            kwargs.setdefault("module", sqlite.dbapi())  # see db/sqlite.py
+        if sqlite_module is not None and url.startswith("sqlite+aiosqlite:"):
+            kwargs.setdefault("module", sqlite_module)
         connect_args = {"timeout": 30, "check_same_thread": False}
         engine = create_async_engine(url, connect_args=connect_args, **kwargs)
         _sqlite_transactions(engine)

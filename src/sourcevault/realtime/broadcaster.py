@@ -8,23 +8,19 @@ instances once a Redis manager carries them.
 
 from __future__ import annotations
 
-import contextlib
-
-import socketio
-
 from sourcevault.events import Event, EventType, Notice, vault_room
+from sourcevault.realtime.transport import Transport
 
 
 class SocketBroadcaster:
-    """Delivers to the sockets of a python-socketio server, through its client manager."""
+    """Delivers to the sockets of the transport's Socket.IO server, through its broker."""
 
-    def __init__(self, sio: socketio.AsyncServer) -> None:
-        self.sio = sio
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+        self.sio = transport.sio
 
     async def publish(self, events: list[Event], notices: list[Notice]) -> None:
-        # One write per socket for all the events (the fast path's cork; fastpath.py).
-        corked = getattr(self.sio.manager, "corked", contextlib.nullcontext)
-        with corked():
+        with self.transport.corked():  # one write per socket for all the events
             for event in events:
                 await self.sio.emit(event["type"], event, room=vault_room(event["vaultId"]))
         for notice in notices:

@@ -8,19 +8,14 @@ so no payload can end a connection or reach the client as a traceback.
 from __future__ import annotations
 
 import asyncio
-import heapq
 import logging
-import math
 import time
 from collections.abc import Awaitable, Callable
 from http.cookies import CookieError, SimpleCookie
 from typing import Any, TypeVar
 
-import engineio
 import socketio
-from engineio import packet as eio_packet
 from pydantic import BaseModel, ValidationError
-from socketio import packet as sio_packet
 
 from sourcevault.audit.service import catch_up
 from sourcevault.auth.cookies import COOKIE_NAME
@@ -41,8 +36,6 @@ from sourcevault.errors import (
 )
 from sourcevault.events import session_room, user_room, vault_room
 from sourcevault.realtime.caps import ConnectionCaps
-from sourcevault.realtime.fastpath import close_transport
-from sourcevault.realtime.managers import SESSION_EXPIRED, LocalManager, RedisManager
 from sourcevault.realtime.schemas import (
     JoinIn,
     LeaveIn,
@@ -50,6 +43,7 @@ from sourcevault.realtime.schemas import (
     SourceDeleteIn,
     SourceUpdateIn,
 )
+from sourcevault.realtime.transport import SESSION_EXPIRED, Timers, Transport
 from sourcevault.sources import service as sources
 
 log = logging.getLogger(__name__)
@@ -73,119 +67,13 @@ class Conn:
         self.stamp = time.monotonic()
 
 
-class _EngineServer(engineio.AsyncServer):  # type: ignore[misc]
-    """python-engineio's server, pinging each socket from one timer instead of a task each.
-
-    python-engineio starts a task per socket that sleeps out the ping interval, then sends a
-    PING (``AsyncSocket._send_ping``), again after every PONG: a task, its coroutine and its
-    sleep for every idle connection. Here each socket's next ping is a deadline on one
-    ``_Timers``, which does what the task does after its sleep. And a task left sleeping after
-    its socket closed held the socket, and its queue, for up to 25 s; the deadline is
-    cancelled at disconnect. Written against python-engineio 4.12-4.15 (``schedule_ping``
-    calls ``start_background_task(self._send_ping)``); the heartbeat tests show pings go out
-    and a peer that stops answering them is dropped.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.ping_timers = _Timers(self._ping)
-
-    def start_background_task(self, target: Any, *args: Any, **kwargs: Any) -> Any:
-        sock = getattr(target, "__self__", None)
-        if getattr(target, "__name__", "") != "_send_ping" or sock is None:
-            return super().start_background_task(target, *args, **kwargs)
-        self.ping_timers.set(sock.sid, self.ping_interval)
-        return None
-
-    def _ping(self, sid: str) -> None:
-        """``AsyncSocket._send_ping`` after its sleep (its ``send`` only queues the packet)."""
-        sock = self.sockets.get(sid)
-        if sock is not None and not sock.closing and not sock.closed:
-            sock.last_ping = time.time()
-            sock.queue.put_nowait(eio_packet.Packet(eio_packet.PING))
-
-    def cancel_ping(self, sid: str) -> None:
-        self.ping_timers.cancel(sid)
-
-
-class _Timers:
-    """Many keyed deadlines on one loop timer.
-
-    A timer handle per socket or per session (0.6 KB each under uvloop) stays for as long as
-    the connection, or the session, is open. Here the deadlines are a heap, and one timer is
-    set for the earliest. A key set again, or cancelled, leaves a stale heap entry behind,
-    skipped when it comes up and swept once stale entries outnumber the live ones."""
-
-    def __init__(self, fire: Callable[[str], None]) -> None:
-        self.at: dict[str, float] = {}  # key: the loop time it fires
-        self.heap: list[tuple[float, str]] = []
-        self._fire = fire
-        self._timer: asyncio.TimerHandle | None = None
-        self._timer_at = math.inf
-
-    def __len__(self) -> int:
-        return len(self.at)
-
-    def set(self, key: str, seconds: float) -> None:
-        loop = asyncio.get_running_loop()
-        at = loop.time() + max(0.0, seconds)
-        self.at[key] = at
-        heapq.heappush(self.heap, (at, key))
-        if at < self._timer_at:
-            self._arm(loop)
-        else:
-            self._sweep()
-
-    def cancel(self, key: str) -> None:
-        if self.at.pop(key, None) is not None:
-            self._sweep()
-
-    def close(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer, self._timer_at = None, math.inf
-        self.at.clear()
-        self.heap.clear()
-
-    def _sweep(self) -> None:
-        if len(self.heap) > 2 * len(self.at) + 64:  # mostly stale: keep the live ones
-            self.heap = [(at, key) for key, at in self.at.items()]
-            heapq.heapify(self.heap)
-
-    def _arm(self, loop: asyncio.AbstractEventLoop) -> None:
-        """The timer, set for the earliest live deadline (stale ones on top are dropped)."""
-        heap = self.heap
-        while heap and self.at.get(heap[0][1]) != heap[0][0]:
-            heapq.heappop(heap)
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer, self._timer_at = None, math.inf
-        if heap:
-            self._timer_at = heap[0][0]
-            self._timer = loop.call_at(self._timer_at, self._due)
-
-    def _due(self) -> None:
-        self._timer, self._timer_at = None, math.inf
-        loop = asyncio.get_running_loop()
-        now = loop.time()
-        while self.heap and self.heap[0][0] <= now:
-            at, key = heapq.heappop(self.heap)
-            if self.at.get(key) == at:
-                del self.at[key]
-                try:
-                    self._fire(key)
-                except Exception:  # one key's failure must not stop the others' deadlines
-                    log.exception("the deadline of %s failed", key)
-        self._arm(loop)
-
-
 class _Deadlines:
-    """When each session with sockets in this process ends (``_Timers``): a session watched
+    """When each session with sockets in this process ends (``Timers``): a session watched
     again counts one more socket, and is no longer watched once its last socket has left."""
 
     def __init__(self, fire: Callable[[str], None]) -> None:
         self.sockets: dict[str, int] = {}  # session: its sockets here
-        self.timers = _Timers(self._end)
+        self.timers = Timers(self._end)
         self._fire = fire
 
     def watch(self, session_id: str, seconds: float) -> None:
@@ -213,98 +101,6 @@ class _Deadlines:
         self._fire(session_id)
 
 
-class SocketServer(socketio.AsyncServer):  # type: ignore[misc]
-    """``AsyncServer`` with the two guards python-socketio leaves to the application.
-
-    * A message over ``max_payload`` is refused with an ack (or dropped if it wants none).
-    * A socket whose Engine.IO send queue holds ``max_queued`` packets is a reader that
-      stopped reading (python-engineio's queue is unbounded): it is dropped and its backlog
-      freed, instead of growing the server's memory while the room carries on.
-    """
-
-    def __init__(self, *args: Any, max_payload: int, max_queued: int, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.max_payload = max_payload
-        self.max_queued = max_queued
-        self.dropped_slow = 0
-
-    def _engineio_server_class(self) -> type[_EngineServer]:
-        return _EngineServer
-
-    async def _handle_eio_disconnect(self, eio_sid: str, reason: Any = None) -> None:
-        try:
-            await super()._handle_eio_disconnect(eio_sid, reason)
-        finally:
-            self.eio.cancel_ping(eio_sid)
-            sock = self.eio.sockets.get(eio_sid)
-            if sock is not None:
-                close_transport(sock)
-
-    async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
-        try:
-            if isinstance(data, str | bytes) and len(data) > self.max_payload:
-                await self._refuse_oversize(eio_sid, data)
-                return
-            await super()._handle_eio_message(eio_sid, data)
-        except Exception:  # a malformed packet is ignored; the connection stays
-            log.debug("ignored a malformed packet from %s", eio_sid, exc_info=True)
-
-    async def _handle_event(self, eio_sid: str, namespace: str, id: Any, data: Any) -> None:
-        # A client EVENT named "connect" or "disconnect" would otherwise run the server's own
-        # connection handlers (python-socketio dispatches it like any event).
-        if not isinstance(data, list) or not data or not isinstance(data[0], str):
-            return
-        if data[0] in self.reserved_events:
-            return
-        await super()._handle_event(eio_sid, namespace, id, data)
-
-    async def _refuse_oversize(self, eio_sid: str, data: Any) -> None:
-        pkt = self.packet_class(encoded_packet=data)
-        if pkt.packet_type == sio_packet.EVENT and pkt.id is not None:
-            error = ValidationFailed(
-                [{"field": "payload", "message": f"larger than {self.max_payload} bytes"}],
-                "Payload too large",
-            )
-            ack = self.packet_class(
-                sio_packet.ACK,
-                namespace=pkt.namespace,
-                id=pkt.id,
-                data=[{"ok": False, "error": error.body()}],
-            )
-            await self._send_packet(eio_sid, ack)
-
-    async def _send_eio_packet(self, eio_sid: str, eio_pkt: Any) -> None:
-        if not self._backlogged(eio_sid):
-            await super()._send_eio_packet(eio_sid, eio_pkt)
-
-    async def _send_packet(self, eio_sid: str, pkt: Any) -> None:
-        if not self._backlogged(eio_sid):
-            await super()._send_packet(eio_sid, pkt)
-
-    def _backlogged(self, eio_sid: str) -> bool:
-        sock = self.eio.sockets.get(eio_sid)
-        if sock is None or sock.queue.qsize() < self.max_queued:
-            return False
-        if not sock.closing:
-            self.dropped_slow += 1
-            log.warning("dropping slow reader %s (%d packets queued)", eio_sid, sock.queue.qsize())
-            task = asyncio.ensure_future(self._drop(eio_sid))
-            _background.add(task)
-            task.add_done_callback(_background.discard)
-        return True
-
-    async def _drop(self, eio_sid: str) -> None:
-        sock = self.eio.sockets.get(eio_sid)
-        if sock is None:
-            return
-        await sock.close(wait=False, abort=True, reason=self.reason.SERVER_DISCONNECT)
-        self.eio.sockets.pop(eio_sid, None)
-        while not sock.queue.empty():  # free the backlog now, not when the peer goes away
-            sock.queue.get_nowait()
-            sock.queue.task_done()
-        sock.queue.put_nowait(None)  # lets the writer task end once its send returns
-
-
 _background: set[asyncio.Future[Any]] = set()
 
 
@@ -314,14 +110,8 @@ class Realtime:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         settings = ctx.settings
-        manager: socketio.AsyncManager
-        if settings.redis_url is not None:
-            manager = RedisManager(settings.redis_url.get_secret_value(), settings.redis_channel)
-        else:
-            manager = LocalManager()
-        self.sio = SocketServer(
-            async_mode="asgi",
-            client_manager=manager,
+        self.transport = Transport(
+            settings,
             cors_allowed_origins=self._origin_allowed,
             cors_credentials=True,
             max_http_buffer_size=ENGINEIO_MAX_MESSAGE,
@@ -331,6 +121,7 @@ class Realtime:
             max_queued=settings.socket_max_queued,
             transports=["polling", "websocket"],
         )
+        self.sio = self.transport.sio
         self.conns: dict[str, Conn] = {}
         self.caps = ConnectionCaps(settings.socket_max_per_user, settings.socket_max_per_address)
         self._expiry = _Deadlines(self._expire)
@@ -390,7 +181,7 @@ class Realtime:
 
     def _expire(self, session_id: str) -> None:
         task = asyncio.ensure_future(
-            self.sio.manager.notify_local(
+            self.transport.notify_local(
                 SESSION_EXPIRED, {"reason": "expired"}, session_room(session_id)
             )
         )
@@ -494,7 +285,7 @@ class Realtime:
 
     async def shutdown(self) -> None:
         self._expiry.close()
-        await self.sio.shutdown()
+        await self.transport.aclose()
 
 
 def _cookie(header: str) -> str | None:

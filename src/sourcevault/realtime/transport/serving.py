@@ -1,19 +1,21 @@
-"""The uvicorn server ``sourcevault serve`` runs: uvicorn's own, stopping without its pauses.
+"""The uvicorn server ``sourcevault serve`` runs in the fast transport: uvicorn's own,
+stopping without its pauses.
 
 uvicorn 0.54 (pinned in pyproject.toml) looks for a stop signal at its tick, every 0.1 s. Once
 it sees one, it stops accepting, asks every connection to close (a websocket is sent its close
 frame, an idle keep-alive connection is closed, a busy one finishes its response first),
 sleeps 0.1 s whatever happened, then looks every 0.1 s until the connections and the tasks
 running requests are gone (within ``timeout_graceful_shutdown``), and runs the app's lifespan
-shutdown. An idle server took 0.16-0.19 s from SIGTERM to its exit, and a restart waits that
-out before the new process can start (B6 of ``sourcevault bench``). ``Server`` takes the same
+shutdown. Those pauses are spent even by an idle server, and a restart waits them out before
+the new process can start. ``Server`` takes the same
 steps, in the same order and with the same limit, waking at the signal and as the last
 connection and the last task leave (uvicorn's protocols leave its sets through ``remove`` and
 ``discard``, which ``_Draining`` watches).
 
-Written against uvicorn 0.54's ``Server`` (``main_loop``, ``on_tick``, ``handle_exit``,
-``shutdown``, ``server_state``, ``force_exit``); tests/test_serve.py and the shutdown tests
-under tests/multi cover it.
+The reach ``uvicorn-server-loop`` of the package docstring: written against uvicorn 0.54's
+``Server`` (``main_loop``, ``on_tick``, ``handle_exit``, ``shutdown``, ``server_state``,
+``force_exit``); tests/test_serve.py and the shutdown tests under tests/multi cover it. With
+``SOURCEVAULT_TRANSPORT=stock``, ``serve`` runs ``uvicorn.Server`` instead.
 """
 
 from __future__ import annotations
@@ -27,22 +29,9 @@ from typing import Any
 
 import uvicorn
 
-from sourcevault.config import Settings
-
 log = logging.getLogger("uvicorn.error")  # where uvicorn's own shutdown lines go
 
 TICK = 0.1  # uvicorn's: the Date header and the request limit are checked at each
-
-
-def uvicorn_options(settings: Settings) -> dict[str, Any]:
-    """What every uvicorn that serves the app is given whatever else it runs with: proxy
-    headers believed only from the trusted proxies, and no ``server`` header naming it."""
-    trusted = settings.trusted_proxies
-    return {
-        "proxy_headers": bool(trusted),
-        "forwarded_allow_ips": list(trusted) or None,
-        "server_header": False,
-    }
 
 
 class _Draining(set[Any]):

@@ -7,13 +7,13 @@ notice passes through, so with Redis an eviction reaches sockets on every instan
 reaches them in order with the events around it: no event published after a removal can
 slip through to the removed user.
 
-Both managers also keep each socket's rooms (``_RoomIndex``), so that a disconnect does not
-test every room of the server.
+The brokers: ``LocalManager`` (memory) and ``RedisManager`` (Redis pub/sub) deliver through
+``FastEmit`` and keep each socket's rooms (``_RoomIndex``), so that a disconnect does not test
+every room of the server; ``StockLocalManager`` and ``StockRedisManager`` are python-socketio's
+managers with the evictions only (``SOURCEVAULT_TRANSPORT=stock``).
 
-This reaches under python-socketio's manager API (``AsyncManager.emit``,
-``AsyncPubSubManager._handle_emit`` and ``BaseManager``'s ``basic_*`` room methods); it was
-written against python-socketio 5.18, which ``pyproject.toml`` pins, and
-tests/realtime/test_revocation.py and test_leaks.py cover it.
+The reaches ``socketio-pubsub-handle-emit`` and ``socketio-rooms`` of the package docstring
+are here; tests/realtime/test_revocation.py and test_leaks.py cover the behaviour.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from typing import Any
 import socketio
 
 from sourcevault.events import NoticeType
-from sourcevault.realtime.fastpath import FastEmit
-from sourcevault.realtime.redis_link import RedisLink
+from sourcevault.realtime.transport.fastpath import FastEmit
+from sourcevault.realtime.transport.redis_link import RedisLink
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +35,11 @@ SESSION_EXPIRED = NoticeType.SESSION_EXPIRED
 
 class _Evictions:
     """Mixed into a python-socketio manager (which provides ``server`` and
-    ``get_participants``)."""
+    ``get_participants``) and a delivery (which provides ``emit_here``)."""
 
     server: Any
     get_participants: Any
+    emit_here: Any
 
     async def _evict(self, event: str, data: Any, namespace: str | None, room: Any) -> None:
         if event not in (ACCESS_REVOKED, SESSION_EXPIRED) or not isinstance(room, str):
@@ -56,15 +57,15 @@ class _Evictions:
 
     async def notify_local(self, event: str, data: Any, room: str, namespace: str = "/") -> None:
         """Emit to this instance's sockets in ``room`` only, and apply the eviction here."""
-        await socketio.AsyncManager.emit(self, event, data, namespace, room=room)
+        await self.emit_here(event, data, namespace, room)
         await self._evict(event, data, namespace, room)
 
 
 class _Room(dict[str, str]):
     """A room's sockets, sid -> Engine.IO sid, for every room but the namespace's own.
 
-    python-socketio makes each room a ``bidict``, two dicts and an object (0.6 KB with one
-    socket in it), for the reverse lookup it does only in its ``None`` room (``get_sid``);
+    python-socketio makes each room a ``bidict``, two dicts and an object, even with one
+    socket in it, for the reverse lookup it does only in its ``None`` room (``get_sid``);
     every socket has three rooms of its own (its sid, ``user:{id}``, ``session:{id}``).
     python-socketio reads other rooms as a mapping and through ``_fwdm`` (its
     ``get_participants``), which this gives."""
@@ -82,9 +83,9 @@ class _RoomIndex:
     python-socketio finds the rooms of a socket that disconnects (``basic_disconnect``, and
     ``get_rooms``) by testing every room of the namespace for it. Every socket has rooms of its
     own (its sid, ``user:{id}``, ``session:{id}``), so that is a cost per disconnect that grows
-    with the number of sockets connected: with 10,000 connected, a fifth of the server's time
-    in the benchmark's 10,000-connection scenario went to it. Here a disconnect leaves exactly
-    the rooms the socket is in; the rest of ``basic_disconnect`` is python-socketio 5.18's."""
+    with the number of sockets connected, and with many connected it dominates. Here a
+    disconnect leaves exactly the rooms the socket is in; the rest of ``basic_disconnect`` is
+    python-socketio 5.18's."""
 
     rooms: Any
     callbacks: Any
@@ -141,23 +142,51 @@ class _RoomIndex:
                 del self.pending_disconnect[namespace]
 
 
-class LocalManager(_Evictions, _RoomIndex, FastEmit, socketio.AsyncManager):  # type: ignore[misc]
-    """One instance: rooms in this process."""
+class _LocalEvictions(_Evictions):
+    """One instance: each emit is applied here, eviction included."""
 
     async def emit(
         self, event: str, data: Any, namespace: str, room: Any = None, **kwargs: Any
     ) -> None:
-        await super().emit(event, data, namespace, room=room, **kwargs)
+        await super().emit(event, data, namespace, room=room, **kwargs)  # type: ignore[misc]
         await self._evict(event, data, namespace, kwargs.get("to") or room)
 
 
-class RedisManager(_Evictions, _RoomIndex, RedisLink):
-    """Several instances: every emit goes through Redis, and each instance evicts its own."""
+class _PubSubEvictions(_Evictions):
+    """Several instances: every emit goes through Redis, and each instance evicts its own as
+    the message passes through ``_handle_emit`` (its own emits included)."""
 
     async def _handle_emit(self, message: dict[str, Any]) -> None:
-        await super()._handle_emit(message)
+        await super()._handle_emit(message)  # type: ignore[misc]
         data = message.get("data")
         payload = data[0] if isinstance(data, list) and data else data
         await self._evict(
             message.get("event", ""), payload, message.get("namespace"), message.get("room")
         )
+
+
+class _StockDelivery:
+    """python-socketio's own delivery: a task per recipient, through its Engine.IO queue."""
+
+    async def emit_here(self, event: str, data: Any, namespace: str, room: Any) -> None:
+        await socketio.AsyncManager.emit(self, event, data, namespace, room=room)
+
+
+class LocalManager(_LocalEvictions, _RoomIndex, FastEmit):
+    """One instance: rooms in this process, delivered by the fast path."""
+
+
+class RedisManager(_PubSubEvictions, _RoomIndex, RedisLink, FastEmit):
+    """Several instances over Redis, delivered by the fast path.
+
+    ``FastEmit`` comes after the pub/sub manager in the method order, so what
+    ``AsyncPubSubManager._handle_emit`` hands on (an emit of this instance's, or a message
+    heard from Redis) is delivered to this instance's sockets as on one instance."""
+
+
+class StockLocalManager(_LocalEvictions, _StockDelivery, socketio.AsyncManager):  # type: ignore[misc]
+    """One instance, python-socketio's rooms and delivery (``SOURCEVAULT_TRANSPORT=stock``)."""
+
+
+class StockRedisManager(_PubSubEvictions, _StockDelivery, RedisLink):
+    """Several instances over Redis, python-socketio's rooms and delivery."""

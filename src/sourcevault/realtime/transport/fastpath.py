@@ -2,8 +2,8 @@
 
 Stock python-socketio delivers a room event by creating a task per recipient, which puts the
 packet on that socket's Engine.IO queue, whose writer task wakes (through an ``asyncio.wait_for``
-that is itself a task), takes it and hands it to the ASGI ``send``. Profiled under fan-out that
-machinery, not the writing, is most of the server's time. ``FastEmit.emit`` encodes the event
+that is itself a task), takes it and hands it to the ASGI ``send``. Under fan-out that
+machinery, not the writing, is most of the server's work. ``FastEmit.emit`` encodes the event
 once and, for every recipient whose websocket writer is idle with nothing queued, calls the
 ASGI ``send`` right away, in the emitting task. Every other recipient takes the stock route,
 so nothing the application relies on changes:
@@ -17,10 +17,11 @@ so nothing the application relies on changes:
   ``SocketServer._backlogged`` counts what piles up and drops the reader, as before;
 * acks (an emit with a callback), binary payloads, polling clients, sockets not yet upgraded,
   closing, or past their ping timeout: the stock route, unchanged;
-* rooms, evictions and the Redis manager are untouched: this replaces only the loop at the end
-  of ``AsyncManager.emit`` (``LocalManager`` mixes it in; the eviction hook still runs after).
+* rooms and evictions are untouched: this replaces only the loop at the end of
+  ``AsyncManager.emit``; both managers (one instance, and several over Redis) deliver through
+  it, and the eviction hook still runs after.
 
-Under uvicorn, serving with ``ws=WS_PROTOCOL`` (``DirectWebSocketProtocol``, uvicorn's own
+Under uvicorn, serving with ``ws=transport.WS_PROTOCOL`` (``DirectWebSocketProtocol``, uvicorn's own
 websockets-sansio protocol plus a frame writer) goes one step further: the websocket frame too is
 built once per emit, and each idle, writable recipient gets those bytes written to its
 transport, with no ASGI message, no per-recipient framing; the frames a socket gets from one
@@ -36,16 +37,12 @@ reader tasks and queue; and the per-connection state the stack keeps is trimmed 
 environ's body class, the handshake's request, response and parser, the scope's raw headers,
 uvicorn's receive queue and writable flag).
 
-It reaches under python-socketio and python-engineio (``AsyncManager.emit``, the Engine.IO
-socket's ``queue``, ``connected``/``upgraded``/``closing``/``last_ping``, ``receive`` and
-``close``, the ASGI driver's ``WebSocket`` and ``translate_request``) and reads
-``asyncio.Queue._getters`` to see a parked writer. It was written against python-socketio
-5.18 and python-engineio 4.12-4.15, which ``pyproject.toml`` pins, and
-``DirectWebSocketProtocol`` against uvicorn 0.54's websockets-sansio protocol (its
-``transport``, ``writable``, ``queue``, ``close_sent``, ``conn``, ``request``/``response``,
-``connection_made`` and ``start_keepalive``) and websockets 17's ``Protocol.parse``; the
-realtime tests (ordering, slow readers, heartbeat, revocation, leaks) and the benchmark cover
-it.
+Its reaches under python-socketio, python-engineio, uvicorn, websockets and asyncio are the
+ones the package docstring marks *fast* (``socketio-manager-emit``, ``engineio-asgi-driver``,
+``engineio-socket``, ``asyncio-queue-getters``, ``asyncio-event-waiters``,
+``asyncio-future-blocking``, ``uvicorn-sansio-protocol``, ``websockets-parser``), each with the
+version it was written against and a canary; the realtime tests (ordering, slow readers,
+heartbeat, revocation, leaks) cover the behaviour.
 """
 
 from __future__ import annotations
@@ -58,6 +55,7 @@ from contextlib import contextmanager, suppress
 from typing import Any
 
 import engineio
+import socketio
 from engineio import packet as eio_packet
 from engineio.async_drivers.asgi import WebSocket
 from engineio.async_drivers.asgi import translate_request as _stock_translate
@@ -74,8 +72,6 @@ _EXTENSION = "sourcevault.frames"  # the scope extension DirectWebSocketProtocol
 # The most a socket's frames corked in one scope hold before they are written.
 CORK_BYTES = 64 * 1024
 _connections_log = logging.getLogger(WEBSOCKET_LOGGER)
-# What ``sourcevault serve`` passes to uvicorn as ``ws``.
-WS_PROTOCOL = "sourcevault.realtime.fastpath:DirectWebSocketProtocol"
 
 
 class DirectWebSocketProtocol(WebSocketsSansIOProtocol):
@@ -88,7 +84,7 @@ class DirectWebSocketProtocol(WebSocketsSansIOProtocol):
 
     # Every attribute uvicorn's protocol sets, as slots: past 30 attributes an instance's
     # ``__dict__`` stops sharing its keys with the class's other instances and takes a table
-    # of its own (1.6 KB per connection); slots take 8 bytes each. The names are uvicorn
+    # of its own per connection; slots take a word each. The names are uvicorn
     # 0.54's; one it adds later lands in the ``__dict__`` the base class still gives.
     __slots__ = (
         "_corked",  # frames taken in this cork scope, not yet written
@@ -139,7 +135,7 @@ class DirectWebSocketProtocol(WebSocketsSansIOProtocol):
         self.logger = _connections_log
         self.conn.logger = _connections_log  # websockets' own line: "connection open"
         # Kept for the connection's life: uvicorn's asyncio.Queue and asyncio.Event allocate
-        # four deques (3 KB) that a websocket with one reader has no use for.
+        # four deques that a websocket with one reader has no use for.
         self.queue = _Inbox()  # type: ignore[assignment]
         self.writable = _Flag()
         self.writable.set()
@@ -166,7 +162,7 @@ class DirectWebSocketProtocol(WebSocketsSansIOProtocol):
 
     def start_keepalive(self) -> None:
         """Called once the handshake's response is written; the request and the response
-        (their headers, 2.5 KB) are not needed after that, and would stay for as long as the
+        (their headers) are not needed after that, and would stay for as long as the
         connection is open: here, and in the frame of websockets' handshake parser (a
         generator that goes on parsing frames), which is replaced by a frame parser, as
         websockets itself replaces it when a connection closes."""
@@ -255,7 +251,7 @@ class _Inbox:
 
 class _Flag(asyncio.Event):
     """``asyncio.Event`` keeping its waiters in a list (every use of them is append, remove
-    and iteration): an empty deque is ten times the size, for a flag that is rarely waited
+    and iteration): an empty deque is much larger, for a flag that is rarely waited
     on."""
 
     def __init__(self) -> None:
@@ -336,7 +332,7 @@ class FastWebSocket(WebSocket):  # type: ignore[misc]
             await self.asgi_send({"type": "websocket.accept"})
             # The scope's raw headers stay with the connection (uvicorn's protocol and the
             # environ hold the scope) and are read by nothing from here on: every one is in
-            # the environ, as a string, for python-socketio and the app. 1 KB per connection.
+            # the environ, as a string, for python-socketio and the app.
             scope["headers"] = []
             await self._serve(sock)
             return ""
@@ -438,7 +434,7 @@ class DirectQueue:
 
     def __init__(self, ws: FastWebSocket, queued: asyncio.Queue[Any]) -> None:
         self._ws = ws
-        self._items: list[Any] = []  # rarely more than empty: a deque is ten times the size
+        self._items: list[Any] = []  # rarely more than empty: a list is smaller than a deque
         self._writer: asyncio.Task[None] | None = None
         self._closed = False
         while not queued.empty():
@@ -535,12 +531,12 @@ async def translate_request(scope: dict[str, Any], receive: Any, send: Any) -> d
 
     python-socketio keeps every connection's environ for as long as it is open, so what it
     holds is paid per connection. The stock function defines a class for the request body each
-    time it runs (2.5 KB, and the time to build a class); a WebSocket handshake has no body,
+    time it runs (memory, and the time to build a class); a WebSocket handshake has no body,
     so it gets one shared ``wsgi.input``. It also copies constants nothing reads (the WSGI
     version and flags, server name and port, ``SCRIPT_NAME``, ``RAW_URI``) and the
     handshake's own ``Sec-WebSocket-Key``, ``-Version`` and ``-Extensions``; they are left
-    out, which keeps the environ within a dict's smallest tables (with them, 1 KB more per
-    connection). What python-engineio, python-socketio and the app read is all there: the
+    out, which keeps the environ within a dict's smallest tables (with them, more
+    per connection). What python-engineio, python-socketio and the app read is all there: the
     method, path, query string, remote address, URL scheme, the ASGI callables and scope, and
     every other header as ``HTTP_*`` (``Origin``, ``Cookie``, ``Host``, ``Upgrade``...).
     HTTP requests (the polling transport) take the stock function."""
@@ -596,8 +592,12 @@ def _writer_idle(queue: Any) -> bool:
     return not queue._queue and not all(map(_done, queue._getters))
 
 
-class FastEmit:
-    """Mixed into a python-socketio ``AsyncManager`` before it in the bases."""
+class FastEmit(socketio.AsyncManager):  # type: ignore[misc]
+    """python-socketio's ``AsyncManager`` with the delivery above. A pub/sub manager put before
+    it in the bases (``RedisManager``) has its ``_handle_emit`` reach this ``emit``, so events
+    published here and events heard from Redis take the same path: each Redis message is
+    decoded once per instance (by the manager's listener), encoded and framed once, and
+    written to each recipient."""
 
     server: Any
 
@@ -611,7 +611,7 @@ class FastEmit:
         """Called as python-socketio builds its server, once its Engine.IO server exists:
         the drivers are in place before the first connection. (``initialize``, the other
         hook, runs at the first connection, after its request was translated.)"""
-        super().set_server(server)  # type: ignore[misc]
+        super().set_server(server)
         eio = server.eio
         # Per server, not the driver module's shared table: other servers keep the stock class.
         eio._async = {
@@ -636,11 +636,15 @@ class FastEmit:
             if not cork.depth:
                 cork.flush()
 
+    async def emit_here(self, event: str, data: Any, namespace: str, room: Any) -> None:
+        """Deliver to this instance's sockets in ``room`` only (never published to Redis)."""
+        await FastEmit.emit(self, event, data, namespace, room=room)
+
     async def emit(
         self, event: str, data: Any, namespace: str, room: Any = None, **kwargs: Any
     ) -> None:
         """``AsyncManager.emit`` (same arguments), delivering as the module docstring says."""
-        stock = super().emit  # type: ignore[misc]
+        stock = super().emit
         room = kwargs.pop("to", None) or room
         skip_sid = kwargs.pop("skip_sid", None)
         if kwargs.get("callback") is not None or namespace not in getattr(self, "rooms", {}):
@@ -663,7 +667,7 @@ class FastEmit:
         queued = []
         direct = 0
         with self.corked():
-            for sid, eio_sid in list(self.get_participants(namespace, room)):  # type: ignore[attr-defined]
+            for sid, eio_sid in list(self.get_participants(namespace, room)):
                 if sid in skip:
                     continue
                 sock = sockets.get(eio_sid)

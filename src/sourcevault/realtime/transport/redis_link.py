@@ -18,6 +18,9 @@ subclass keeps the manager's pub/sub protocol and replaces the transport:
   clients reconnect, are authenticated again, rejoin their vaults with ``after`` and so
   recover what was missed; an eviction missed during the outage is applied by the same
   checks a new connection passes.
+
+The reaches ``socketio-redis-listener`` and ``engineio-socket`` of the package docstring are
+here, in both transports.
 """
 
 from __future__ import annotations

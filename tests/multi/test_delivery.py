@@ -11,7 +11,7 @@ from tests import factories
 from tests.factories import Team
 from tests.multi.cluster import Instance
 from tests.multi.conftest import OpenSocket
-from tests.test_metrics import scrape
+from tests.test_metrics import samples as metric_samples
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.fast_transport]
 
@@ -21,8 +21,8 @@ WRITES = 3
 
 
 async def deliveries(instance: Instance) -> dict[str, float]:
-    async with httpx.AsyncClient(base_url=instance.url, timeout=5) as http:
-        samples = await scrape(http)
+    async with httpx.AsyncClient(timeout=5) as http:
+        samples = metric_samples((await http.get(instance.metrics_url)).text)
     assert DIRECT in samples, f"{instance.name} exports no delivery counters by route"
     return {route: samples[route] for route in (DIRECT, QUEUED)}
 

@@ -19,6 +19,7 @@ from sourcevault.audit.routes import router as events_router
 from sourcevault.auth.routes import router as auth_router
 from sourcevault.config import Settings
 from sourcevault.context import Context
+from sourcevault.invites.routes import router as invites_router
 from sourcevault.logs import RequestId, id_for, request_id
 from sourcevault.realtime.redis_link import RedisLink
 from sourcevault.realtime.server import Realtime
@@ -103,7 +104,14 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.ctx = ctx
     app.state.realtime = realtime
     http_errors.install(app)
-    for router in (auth_router, vaults_router, sources_router, events_router, web_router):
+    for router in (
+        auth_router,
+        vaults_router,
+        sources_router,
+        events_router,
+        invites_router,
+        web_router,
+    ):
         app.include_router(router)
 
     @app.get("/healthz", tags=["ops"])

@@ -81,6 +81,28 @@ async def vault_mutation(
         await deliver(ctx.broadcaster, mutation.outbox)
 
 
+@asynccontextmanager
+async def vault_entry(
+    ctx: Context, actor: Principal, vault_id: str, role: Role
+) -> AsyncIterator[Mutation]:
+    """``vault_mutation`` for someone who need not be a member yet: a user accepting an invite.
+
+    The same lock, transaction, log and hand-over after the commit; no membership is read or
+    required (the body decides, under the vault's lock, whether the actor may enter), and the
+    actor acts with ``role``, the role the change gives them."""
+    async with ctx.writers.hold(vault_id):
+        async with write_session(ctx.sessionmaker) as session:
+            vault = await session.scalar(
+                select(Vault).where(Vault.id == vault_id).with_for_update()
+            )
+            if vault is None:
+                raise NotFound("Vault not found")
+            mutation = Mutation(session, vault, actor, role)
+            yield mutation
+            await _log(mutation)
+        await deliver(ctx.broadcaster, mutation.outbox)
+
+
 _EVENTS = cast("Table", AuditEvent.__table__)
 
 

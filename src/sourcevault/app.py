@@ -23,6 +23,7 @@ from sourcevault.invites.routes import router as invites_router
 from sourcevault.logs import RequestId, id_for, request_id
 from sourcevault.realtime.redis_link import RedisLink
 from sourcevault.realtime.server import Realtime
+from sourcevault.search.routes import router as search_router
 from sourcevault.sources.routes import router as sources_router
 from sourcevault.vaults.routes import router as vaults_router
 from sourcevault.web.routes import router as web_router
@@ -110,6 +111,7 @@ def create_app(settings: Settings) -> FastAPI:
         sources_router,
         events_router,
         invites_router,
+        search_router,
         web_router,
     ):
         app.include_router(router)

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
+from starlette.convertors import Convertor, register_url_convertor
 
 from sourcevault.auth.dependencies import Ctx, CurrentUser, Db
 from sourcevault.http_errors import ERROR_RESPONSES, ErrorBody
@@ -17,6 +18,23 @@ from sourcevault.invites.schemas import (
     Token,
 )
 from sourcevault.schema import PathId
+
+
+class InviteId(Convertor[str]):
+    """An invite id in a path (32 hex digits, as ``new_id`` makes them), so that
+    ``/api/invites/accept`` and ``/api/invites/preview`` are never taken for an invite's path:
+    ``DELETE /api/invites/accept`` is a 404, and their ``Allow`` names their own methods only."""
+
+    regex = "[0-9a-f]{32}"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("invite_id", InviteId())
 
 router = APIRouter(
     prefix="/api",
@@ -41,8 +59,10 @@ async def list_invites(vault_id: PathId, user: CurrentUser, db: Db) -> InviteLis
     return InviteList(invites=await service.list_invites(db, user, vault_id))
 
 
-@router.delete("/invites/{invite_id}", status_code=204, response_class=Response)
-async def revoke_invite(invite_id: PathId, user: CurrentUser, ctx: Ctx) -> Response:
+@router.delete("/invites/{invite_id:invite_id}", status_code=204, response_class=Response)
+async def revoke_invite(
+    invite_id: Annotated[str, Path(pattern=f"^{InviteId.regex}$")], user: CurrentUser, ctx: Ctx
+) -> Response:
     await service.revoke_invite(ctx, user, invite_id)
     return Response(status_code=204)
 

@@ -15,7 +15,7 @@ metadata because they differ between the two.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Column,
@@ -35,7 +35,10 @@ from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.engine import Connection
 
 from sourcevault.search.text import FIELDS, fts_columns, tsvector
-from sourcevault.sources.models import Source
+
+if TYPE_CHECKING:
+    # Not at run time: ``sourcevault.sources`` imports this module to install the listeners.
+    from sourcevault.sources.models import Source
 
 SQLITE_DOCS = Table(
     "source_search",
@@ -88,8 +91,9 @@ def _updated(_mapper: Any, connection: Connection, source: Source) -> None:
     )
 
 
-def install() -> None:
-    """Listen for sources being written (once; called by ``sourcevault.sources``)."""
-    if not event.contains(Source, "after_insert", _inserted):
-        event.listen(Source, "after_insert", _inserted)
-        event.listen(Source, "after_update", _updated)
+def install(source: type[Source]) -> None:
+    """Listen for sources being written (once; called by ``sourcevault.sources`` with its
+    model, so that this module imports nothing of that package)."""
+    if not event.contains(source, "after_insert", _inserted):
+        event.listen(source, "after_insert", _inserted)
+        event.listen(source, "after_update", _updated)

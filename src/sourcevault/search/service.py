@@ -25,7 +25,6 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     ColumnElement,
-    Select,
     and_,
     case,
     cast,
@@ -34,6 +33,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    true,
 )
 from sqlalchemy.dialects.postgresql import JSONB, TSQUERY
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -101,7 +101,8 @@ def _tag_filter(dialect: str, tag: str) -> ColumnElement[bool]:
 
 
 def _matching(dialect: str, terms: list[text.Term]) -> tuple[Any, ColumnElement[bool], Any]:
-    """(the index table to join, the condition that every term matches, the score)."""
+    """(what to join to ``sources`` (the index, on SQLite the matches too), the condition that
+    every term matches, the score)."""
     if dialect == "postgresql":
         document = PG_DOCS.c.document
 
@@ -115,21 +116,35 @@ def _matching(dialect: str, terms: list[text.Term]) -> tuple[Any, ColumnElement[
             ),
             start=literal_column("0"),
         )
-        return PG_DOCS, matches(text.tsquery(terms)), score
+        joined = PG_DOCS.join(Source, PG_DOCS.c.source_id == Source.id)
+        return joined, matches(text.tsquery(terms)), score
 
-    def rows(query: str) -> Select[Any]:
+    # Each FTS5 match is made once, into a materialized CTE: as a plain IN subquery SQLite ran
+    # it again for every source of the vault (5 s for 20,000 sources; 30 ms so).
+    def hits(name: str, query: str) -> Any:
         table: ColumnElement[Any] = literal_column(FTS.name)
-        return select(FTS.c.rowid).where(table.op("MATCH", return_type=Boolean)(query))
+        found = select(FTS.c.rowid.label("id")).where(table.op("MATCH", return_type=Boolean)(query))
+        return found.cte(name).prefix_with("MATERIALIZED")
 
     row_id = SQLITE_DOCS.c.id
     fts_score: ColumnElement[int] = sum(
         (
-            case((row_id.in_(rows(text.fts_field_match(terms, field))), weight), else_=0)
+            case(
+                (
+                    row_id.in_(select(hits(f"{field}_hits", text.fts_field_match(terms, field)))),
+                    weight,
+                ),
+                else_=0,
+            )
             for field, weight, _letter in text.FIELDS
         ),
         start=literal_column("0"),
     )
-    return SQLITE_DOCS, row_id.in_(rows(text.fts_match(terms))), fts_score
+    every = hits("all_hits", text.fts_match(terms))
+    joined = every.join(SQLITE_DOCS, SQLITE_DOCS.c.id == every.c.id).join(
+        Source, Source.id == SQLITE_DOCS.c.source_id
+    )
+    return joined, true(), fts_score
 
 
 async def _page(
@@ -172,10 +187,10 @@ async def _ranked(
     limit: int,
     cursor: str | None,
 ) -> tuple[list[SourceOut], str | None]:
-    docs, matched, score = _matching(dialect, terms)
+    joined, matched, score = _matching(dialect, terms)
     ranked = (
         select(Source, score.label("score"))
-        .join(docs, docs.c.source_id == Source.id)
+        .select_from(joined)
         .where(matched, *conditions)
         .subquery("ranked")
     )

@@ -15,17 +15,33 @@ from tests.live import LiveServer
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 MAX_EXAMPLES = 25
-# Every check but one, positive_data_acceptance: a schema cannot say which strings are valid
-# paging cursors (they are opaque), or that text may hold no NUL character, so some "valid"
-# inputs are rightly refused. Logout is left out because it would revoke the token the run uses.
+# Logout is left out because it would revoke the token the run uses.
 ARGS = [
-    "--checks=all",
-    "--exclude-checks=positive_data_acceptance",
     f"--max-examples={MAX_EXAMPLES}",
     "--exclude-path=/api/auth/logout",
     "--generation-database=none",
     "--no-color",
 ]
+
+
+# Every check but one, positive_data_acceptance: a schema cannot say which strings are valid
+# paging cursors (they are opaque), or that text may hold no NUL character, so some "valid"
+# inputs are rightly refused. (In the file, not as --checks: a check named on the command line
+# would override the operations' settings below.)
+# negative_data_rejection is off for the two operations that take an array-of-strings query
+# parameter (``tag``), for a known false positive of schemathesis (its issue 3056): it sends a
+# "wrong type" such as ``true``, which on the wire is the valid one-tag list ``tag=true``, and
+# expects it refused.
+CONFIG = """
+[checks]
+enabled = true
+positive_data_acceptance.enabled = false
+
+[[operations]]
+include-path = ["/api/search", "/api/vaults/{vault_id}/sources"]
+include-method = "GET"
+checks.negative_data_rejection.enabled = false
+"""
 
 
 async def test_the_api_keeps_to_its_own_schema(
@@ -35,6 +51,7 @@ async def test_the_api_keeps_to_its_own_schema(
     try:
         vault = await factories.vault(owner)
         await factories.source(owner, vault["id"], url="https://example.com", tags=["x"])
+        (tmp_path / "schemathesis.toml").write_text(CONFIG)
         # Run as a child process, awaited, so this event loop keeps serving its requests.
         process = await asyncio.create_subprocess_exec(
             str(SCHEMATHESIS),

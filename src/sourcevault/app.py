@@ -22,11 +22,13 @@ from sourcevault.auth.routes import router as auth_router
 from sourcevault.body_limit import BodyLimit
 from sourcevault.config import Settings
 from sourcevault.context import Context
+from sourcevault.invites.routes import router as invites_router
 from sourcevault.logs import RequestId, id_for, request_id
 from sourcevault.metrics_server import MetricsServer
 from sourcevault.realtime import transport
 from sourcevault.realtime.broadcaster import SocketBroadcaster
 from sourcevault.realtime.server import Realtime
+from sourcevault.search.routes import router as search_router
 from sourcevault.security_headers import SecurityHeaders, with_docs_policy
 from sourcevault.sources.routes import router as sources_router
 from sourcevault.vaults.routes import router as vaults_router
@@ -128,7 +130,15 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.realtime = realtime
     app.state.metrics_server = metrics
     http_errors.install(app)
-    for router in (auth_router, vaults_router, sources_router, events_router, web_router):
+    for router in (
+        auth_router,
+        vaults_router,
+        sources_router,
+        events_router,
+        invites_router,
+        search_router,
+        web_router,
+    ):
         app.include_router(router)
 
     @app.get("/healthz", tags=["ops"])

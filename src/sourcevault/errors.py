@@ -8,6 +8,7 @@
     ├── NotFound                  NOT_FOUND                 404
     ├── MethodNotAllowed          METHOD_NOT_ALLOWED        405
     ├── Conflict                  CONFLICT                  409  (+ details, on an edit)
+    ├── InviteGone                INVITE_GONE               410  (revoked, expired, used up)
     ├── ValidationFailed          VALIDATION_ERROR          422  (+ details)
     ├── PayloadTooLarge           PAYLOAD_TOO_LARGE         413
     ├── RateLimited               RATE_LIMITED              429
@@ -86,6 +87,14 @@ class Conflict(AppError):
         if self.details is not None:
             body["details"] = self.details
         return body
+
+
+class InviteGone(AppError):
+    """An invite that existed but can no longer be accepted; the message says why."""
+
+    code = "INVITE_GONE"
+    status = 410
+    default_message = "This invite can no longer be used"
 
 
 class PayloadTooLarge(AppError):

@@ -14,7 +14,7 @@ and every service that changes a vault (``vaults``, ``sources``) goes through it
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import cast, overload
@@ -110,17 +110,51 @@ async def vault_mutation(
 
     Raises ``NotFound`` when the vault does not exist or the actor is not its member, and
     ``InsufficientPermissions`` when their role is too low, before the body runs."""
+
+    async def member_role(session: AsyncSession, vault: Vault) -> Role:
+        membership = await session.get(Membership, (vault.id, actor.user_id))
+        if membership is None:
+            raise NotFound("Vault not found")
+        return require_role(membership.role, needed)
+
+    async with _locked_write(ctx, actor, vault_id, member_role) as mutation:
+        yield mutation
+
+
+@asynccontextmanager
+async def vault_entry(
+    ctx: Context, actor: Principal, vault_id: str, role: Role
+) -> AsyncIterator[Mutation]:
+    """``vault_mutation`` for someone who need not be a member yet: a user accepting an invite.
+
+    The same lock, transaction, log and hand-over after the commit; no membership is read or
+    required (the body decides, under the vault's lock, whether the actor may enter), and the
+    actor acts with ``role``, the role the change gives them."""
+
+    async def given(_session: AsyncSession, _vault: Vault) -> Role:
+        return role
+
+    async with _locked_write(ctx, actor, vault_id, given) as mutation:
+        yield mutation
+
+
+@asynccontextmanager
+async def _locked_write(
+    ctx: Context,
+    actor: Principal,
+    vault_id: str,
+    role_of: Callable[[AsyncSession, Vault], Awaitable[Role]],
+) -> AsyncIterator[Mutation]:
+    """The vault's row locked in a write transaction, the actor's role decided by ``role_of``
+    under that lock; the body's events logged before the commit and handed over after it."""
     async with ctx.writers.hold(vault_id):
         async with write_session(ctx.sessionmaker) as session:
             vault = await session.scalar(
                 select(Vault).where(Vault.id == vault_id).with_for_update()
             )
-            membership = None
-            if vault is not None:
-                membership = await session.get(Membership, (vault_id, actor.user_id))
-            if vault is None or membership is None:
+            if vault is None:
                 raise NotFound("Vault not found")
-            mutation = Mutation(session, vault, actor, require_role(membership.role, needed))
+            mutation = Mutation(session, vault, actor, await role_of(session, vault))
             yield mutation
             await _log(mutation)
         await deliver(ctx.broadcaster, mutation.outbox)

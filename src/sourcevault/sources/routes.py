@@ -7,6 +7,8 @@ from fastapi import APIRouter, Query, Response
 from sourcevault.auth.dependencies import Ctx, CurrentUser, Db
 from sourcevault.http_errors import ERROR_RESPONSES
 from sourcevault.schema import PathId
+from sourcevault.search import service as search
+from sourcevault.search.routes import SearchQuery, TagFilter
 from sourcevault.sources import service
 from sourcevault.sources.schemas import SourceCreate, SourceEnvelope, SourcePage, SourceUpdate
 
@@ -20,8 +22,15 @@ async def list_sources(
     db: Db,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
+    q: SearchQuery = None,
+    tag: TagFilter = None,
 ) -> SourcePage:
-    sources, seq, next_cursor = await service.list_sources(db, user, vault_id, limit, cursor)
+    """Newest first; with ``q`` or ``tag``, only the matching sources, best match first."""
+    if q is not None or tag:
+        found = await search.search_vault(db, user, vault_id, q, tag or [], limit, cursor)
+        sources, seq, next_cursor = found
+    else:
+        sources, seq, next_cursor = await service.list_sources(db, user, vault_id, limit, cursor)
     return SourcePage(sources=sources, seq=seq, next_cursor=next_cursor)
 
 

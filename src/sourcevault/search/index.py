@@ -1,0 +1,99 @@
+"""The search index, written in the same flush, so the same transaction, as each source.
+
+SQLite: ``source_search`` maps each source to an integer row id, and the FTS5 table
+``source_search_fts`` holds the source's words under that row id (FTS5 keys its rows by
+integer; a source's id is a string). PostgreSQL: ``source_search`` holds each source's
+``tsvector``, under a GIN index. Deleting a source deletes its index rows through the foreign
+key (``ON DELETE CASCADE``; on SQLite a trigger then deletes the FTS5 row), so a vault's
+deletion, which cascades to its sources, empties its part of the index too.
+
+Inserts and updates are written by mapper events on ``Source``: whatever writes a source
+through the ORM (every service, the demo, the benchmark's world) writes its index row in the
+same flush. The tables are created by the migration, per backend; they are not in the models'
+metadata because they differ between the two.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    cast,
+    column,
+    event,
+    insert,
+    select,
+    table,
+    update,
+)
+from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy.engine import Connection
+
+from sourcevault.search.text import FIELDS, fts_columns, tsvector
+
+if TYPE_CHECKING:
+    # Not at run time: ``sourcevault.sources`` imports this module to install the listeners.
+    from sourcevault.sources.models import Source
+
+SQLITE_DOCS = Table(
+    "source_search",
+    MetaData(),
+    Column("id", Integer, primary_key=True),
+    Column("source_id", String(32), nullable=False, unique=True),
+)
+FTS = table(
+    "source_search_fts", column("rowid"), *(column(name) for name, _rank, _weight in FIELDS)
+)
+
+PG_DOCS = Table(
+    "source_search",
+    MetaData(),
+    Column("source_id", String(32), primary_key=True),
+    Column("document", TSVECTOR, nullable=False),
+)
+
+
+def _fields(source: Source) -> tuple[str, list[str], str | None, str | None]:
+    return source.title, list(source.tags or []), source.url, source.annotation
+
+
+def _inserted(_mapper: Any, connection: Connection, source: Source) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(
+            insert(PG_DOCS).values(
+                source_id=source.id, document=cast(tsvector(*_fields(source)), TSVECTOR)
+            )
+        )
+        return
+    row = connection.execute(insert(SQLITE_DOCS).values(source_id=source.id))
+    row_id = row.inserted_primary_key[0] if row.inserted_primary_key else None
+    connection.execute(insert(FTS).values(rowid=row_id, **fts_columns(*_fields(source))))
+
+
+def _updated(_mapper: Any, connection: Connection, source: Source) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(
+            update(PG_DOCS)
+            .where(PG_DOCS.c.source_id == source.id)
+            .values(document=cast(tsvector(*_fields(source)), TSVECTOR))
+        )
+        return
+    row_id = select(SQLITE_DOCS.c.id).where(SQLITE_DOCS.c.source_id == source.id)
+    connection.execute(
+        update(FTS)
+        .where(FTS.c.rowid == row_id.scalar_subquery())
+        .values(**fts_columns(*_fields(source)))
+    )
+
+
+def install(source: type[Source]) -> None:
+    """Listen for sources being written (once; called by ``sourcevault.sources`` with its
+    model, so that this module imports nothing of that package)."""
+    if not event.contains(source, "after_insert", _inserted):
+        event.listen(source, "after_insert", _inserted)
+        event.listen(source, "after_update", _updated)

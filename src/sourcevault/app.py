@@ -27,6 +27,7 @@ from sourcevault.realtime.redis_link import RedisLink
 from sourcevault.realtime.server import Realtime
 from sourcevault.security_headers import SecurityHeaders, with_docs_policy
 from sourcevault.sources.routes import router as sources_router
+from sourcevault.transfer.routes import router as transfer_router
 from sourcevault.vaults.routes import router as vaults_router
 from sourcevault.web.routes import router as web_router
 
@@ -127,7 +128,14 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.realtime = realtime
     app.state.metrics_server = metrics
     http_errors.install(app)
-    for router in (auth_router, vaults_router, sources_router, events_router, web_router):
+    for router in (
+        auth_router,
+        vaults_router,
+        sources_router,
+        transfer_router,
+        events_router,
+        web_router,
+    ):
         app.include_router(router)
 
     @app.get("/healthz", tags=["ops"])

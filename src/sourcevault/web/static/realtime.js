@@ -9,6 +9,8 @@
  *   `missed` is applied, paging GET /api/vaults/{id}/events while `hasMore`;
  * - a live event whose `seq` skips ahead makes the page fetch the gap first; an event at or
  *   below the last applied `seq` is ignored, so nothing is applied twice;
+ * - `sources:imported` names the new sources without carrying them: the page reads the
+ *   vault's sources again, and the events after it settle the rest as usual;
  * - socket.io-client reconnects with backoff from 500 ms capped at 2 s, with jitter; on
  *   `session:expired`, or a reconnect refused with UNAUTHORIZED, the page stops and asks the
  *   person to log in again.
@@ -19,7 +21,7 @@
 (() => {
   const EVENT_TYPES = new Set([
     "source:created", "source:updated", "source:deleted", "vault:updated", "vault:deleted",
-    "member:added", "member:updated", "member:removed",
+    "member:added", "member:updated", "member:removed", "sources:imported",
   ]);
   const EVENT_PAGE = 500;
   const SOURCE_PAGE = 100;
@@ -422,6 +424,13 @@
   /** Every source, and the seq of the first page: later pages are as new or newer, and
    * replaying the events after that seq (full objects, in order) settles both. */
   async function loadSnapshot(vault) {
+    const { sources, seq } = await readSources(vault);
+    vault.sources = sources;
+    vault.seq = seq;
+    vault.loaded = true;
+  }
+
+  async function readSources(vault) {
     let cursor = null;
     let seq = null;
     const sources = new Map();
@@ -432,9 +441,7 @@
       for (const source of page.sources) sources.set(source.id, source);
       cursor = page.nextCursor;
     } while (cursor);
-    vault.sources = sources;
-    vault.seq = seq;
-    vault.loaded = true;
+    return { sources, seq };
   }
 
   async function socketJoin(vault) {
@@ -485,7 +492,17 @@
       if (state.vaults.get(vault.id) !== vault) return count;
     }
     const kind = event.type;
-    if (kind === "source:created" || kind === "source:updated") {
+    if (kind === "sources:imported") {
+      let fresh;
+      try {
+        fresh = await readSources(vault);
+      } catch (err) {
+        if (err.status === 404) gone(vault, "This vault is no longer available.");
+        throw new Dropped(err.message); // the next event or the next rejoin will retry
+      }
+      if (state.vaults.get(vault.id) !== vault) return count;
+      vault.sources = fresh.sources;
+    } else if (kind === "source:created" || kind === "source:updated") {
       vault.sources.set(event.source.id, event.source);
     } else if (kind === "source:deleted") {
       vault.sources.delete(event.source.id);

@@ -10,13 +10,21 @@ from tests.factories import Member
 
 
 async def post_import(
-    who: Member, vault_id: str, fmt: str, body: bytes | str, *, dry_run: bool = False
+    who: Member,
+    vault_id: str,
+    fmt: str,
+    body: bytes | str,
+    *,
+    dry_run: bool = False,
+    timeout: float = 10,
 ) -> httpx.Response:
     params = {"format": fmt}
     if dry_run:
         params["dryRun"] = "true"
     content = body.encode() if isinstance(body, str) else body
-    return await who.http.post(f"/api/vaults/{vault_id}/import", params=params, content=content)
+    return await who.http.post(
+        f"/api/vaults/{vault_id}/import", params=params, content=content, timeout=timeout
+    )
 
 
 async def imported(who: Member, vault_id: str, fmt: str, body: bytes | str) -> dict[str, Any]:

@@ -11,6 +11,9 @@ from tests.live import Recorder
 from tests.transfer.conftest import FIXTURES
 from tests.transfer.helpers import all_sources, content, imported, post_import, statuses
 
+# Typographic apostrophe and en dash, as Firefox keeps the page's title.
+TABLEAUX = "Tableaux de l\u2019\u00e9conomie fran\u00e7aise \u2013 \u00c9dition 2020"
+
 
 def fixture(name: str) -> bytes:
     return (FIXTURES / name).read_bytes()
@@ -25,7 +28,7 @@ async def test_a_firefox_export_becomes_sources_tagged_by_folder(
     assert statuses(answer) == [
         ("new", "Getting Started"),
         ("new", "Attention Is All You Need"),
-        ("new", "Tableaux de l’économie française – Édition 2020"),
+        ("new", TABLEAUX),
         ("duplicate", "Attention (again, filed twice)"),
         ("new", "Zotero | Your personal research assistant"),
         ("invalid", "Most Visited"),
@@ -47,13 +50,14 @@ async def test_a_firefox_export_becomes_sources_tagged_by_folder(
         'The transformer paper & its "scaled dot-product" attention.',
         ("Research", "transformers", "nlp"),
     )
-    assert sources["Tableaux de l’économie française – Édition 2020"]["tags"] == [
+    assert sources[TABLEAUX]["tags"] == [
         "Research",
         "Économie",
     ]
     # The toolbar and "Other Bookmarks" are where Firefox keeps things, not tags.
     assert sources["Zotero | Your personal research assistant"]["tags"] == []
-    assert sources["東京 - Wikipedia"]["annotation"] == "Multi-line note:\nfirst line,\nsecond line."
+    tokyo = sources["東京 - Wikipedia"]
+    assert tokyo["annotation"] == "Multi-line note:\nfirst line,\nsecond line."
 
     # One event for the whole file, after the commit, carrying the new ids.
     assert recorder.types() == ["sources:imported"]
@@ -207,6 +211,7 @@ async def test_only_owners_and_contributors_import(
         ("csv", b"title\n\xff\xfe not utf-8\n", "body"),
         ("bookmarks", b"just some text", "body"),
         ("endnote", b"title\nA\n", "format"),
+        ("csv", b"", "body"),
     ],
 )
 async def test_a_file_that_is_not_its_format_is_refused_and_changes_nothing(

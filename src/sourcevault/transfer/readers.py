@@ -68,7 +68,8 @@ class Entry:
 def read(fmt: ImportFormat, text: str) -> list[Entry]:
     """The file's entries in order; ``ValidationFailed`` when the file as a whole is not of
     the format (malformed JSON, a CSV without a title column)."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if fmt not in (ImportFormat.CSV, ImportFormat.JSON):  # those two keep a quoted "\r\n"
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     return _READERS[fmt](text)
 
 
@@ -79,14 +80,24 @@ def _refuse(message: str) -> ValidationFailed:
 # -- BibTeX ----------------------------------------------------------------------------------
 
 _LATEX = LatexNodes2Text()
-_LATEX_MARKS = frozenset("\\{}$~")
+# Braces alone only group (Zotero wraps capitals in them: "{AlphaFold}"); these need the
+# decoder, which takes a good part of a millisecond a field.
+_LATEX_MARKS = frozenset("\\$~")
+
+
+# What the decoder reads otherwise: "\^{}" is an accent on nothing to it, and
+# "\textasciicircum" a modifier letter, where both mean a plain "^".
+_CARET = "\ue000"
+_LITERALS = ((r"\^{}", _CARET), (r"\textasciicircum{}", _CARET))
 
 
 def _from_latex(value: str) -> str:
     """LaTeX to text, only where there is LaTeX to read (the decoder is slow)."""
     if not _LATEX_MARKS.intersection(value):
-        return value.strip()
-    return str(_LATEX.latex_to_text(value)).strip()
+        return value.replace("{", "").replace("}", "").strip()
+    for latex, stand_in in _LITERALS:
+        value = value.replace(latex, stand_in)
+    return str(_LATEX.latex_to_text(value)).replace(_CARET, "^").strip()
 
 
 def _bibtex(text: str) -> list[Entry]:

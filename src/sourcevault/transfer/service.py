@@ -86,7 +86,10 @@ class ImportResult:
 
 
 def decode(body: bytes) -> str:
-    """The file as text: UTF-8, a leading byte-order mark dropped."""
+    """The file as text: UTF-8, a leading byte-order mark dropped. An empty body is refused:
+    it is a file that did not arrive, not a file of no entries."""
+    if not body:
+        raise ValidationFailed([{"field": "body", "message": "No file: the body is empty"}])
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -1,15 +1,15 @@
 """Import (a file's entries into a vault, as one mutation and one event) and export (a vault's
 sources, read a page at a time).
 
-An import reads the file (off the event loop's thread: a 10 MB BibTeX file is seconds of
-parsing), holds each entry to the contract's limits, and sorts it: ``new``, ``duplicate``
-(its URL is already in the vault, or earlier in the file) or ``invalid``, with the reason. An
-entry over a limit is skipped as invalid, never cut to fit, so nothing is imported that the
-user did not write. A dry run stops there and writes nothing. A real import inserts every
-new entry in the one transaction of ``vault_mutation`` (the role check, the vault lock, the
-gapless ``seq``, the audit row), and records one ``sources:imported`` event whose ``import``
-is ``{count, format, sourceIds}``: the room gets one event, whatever the count. An import
-with nothing new changes nothing and announces nothing.
+An import reads the file and holds each entry to the contract's limits, off the event
+loop's thread (a 10 MB BibTeX file is seconds of work), and sorts it: ``new``, ``duplicate``
+(its URL is already in the vault, or earlier in the file) or ``invalid``, with the reason.
+An entry over a limit is skipped as invalid, never cut to fit, so nothing is imported that
+the user did not write. A dry run stops there and writes nothing. A real import inserts
+every new entry in the one transaction of ``vault_mutation`` (the role check, the vault
+lock, the gapless ``seq``, the audit row), and records one ``sources:imported`` event whose
+``import`` is ``{count, format, sourceIds}``: the room gets one event, whatever the count.
+An import with nothing new changes nothing and announces nothing.
 """
 
 from __future__ import annotations
@@ -122,10 +122,14 @@ def _check(index: int, entry: Entry) -> Planned:
     return Planned(index, source.title, source.url, "new", None, source)
 
 
-def plan(entries: list[Entry], existing: set[str]) -> list[Planned]:
-    """Each entry checked, and a valid one whose URL is in ``existing`` or earlier in the file
-    marked a duplicate. Entries without a URL are never duplicates."""
-    planned = [_check(i, entry) for i, entry in enumerate(entries)]
+def check(entries: list[Entry]) -> list[Planned]:
+    """Each entry held to the contract's limits: ``new`` or ``invalid``."""
+    return [_check(i, entry) for i, entry in enumerate(entries)]
+
+
+def mark_duplicates(planned: list[Planned], existing: set[str]) -> list[Planned]:
+    """A valid entry whose URL is in ``existing`` (the vault's) or earlier in the file is a
+    duplicate; the first of a file's repeats is not. Entries without a URL never are."""
     first_at: dict[str, int] = {}
     for p in planned:
         if p.status != "new" or p.url is None:
@@ -153,16 +157,16 @@ async def _urls_in(session: AsyncSession, vault_id: str, urls: set[str]) -> set[
     return found
 
 
-def _file_urls(entries: list[Entry]) -> set[str]:
-    return {e.url.strip() for e in entries if isinstance(e.url, str) and e.url.strip()}
+def _urls(planned: list[Planned]) -> set[str]:
+    return {p.url for p in planned if p.status == "new" and p.url is not None}
 
 
-async def _read(fmt: ImportFormat, body: bytes, max_entries: int) -> list[Entry]:
-    entries = await asyncio.to_thread(lambda: read(fmt, decode(body)))
+def _read_and_check(fmt: ImportFormat, body: bytes, max_entries: int) -> list[Planned]:
+    entries = read(fmt, decode(body))
     if len(entries) > max_entries:
         message = f"The file holds {len(entries)} entries; an import takes at most {max_entries}"
         raise ValidationFailed([{"field": "body", "message": message}], message)
-    return entries
+    return check(entries)
 
 
 async def import_sources(
@@ -177,16 +181,18 @@ async def import_sources(
     async with read_session(ctx.sessionmaker) as session:
         # Refuse a viewer or a stranger before parsing their file, not after.
         require_role(await role_in(session, vault_id, user.user_id), Role.CONTRIBUTOR)
-    entries = await _read(fmt, body, ctx.settings.import_max_entries)
-    urls = _file_urls(entries)
+    # Parsing and checking are seconds of work for a large file: off the loop's thread, and
+    # before the vault is locked.
+    planned = await asyncio.to_thread(_read_and_check, fmt, body, ctx.settings.import_max_entries)
+    urls = _urls(planned)
     if dry_run:
         async with read_session(ctx.sessionmaker) as session:
             require_role(await role_in(session, vault_id, user.user_id), Role.CONTRIBUTOR)
             existing = await _urls_in(session, vault_id, urls)
-        return ImportResult(fmt, True, plan(entries, existing), [])
+        return ImportResult(fmt, True, mark_duplicates(planned, existing), [])
 
     async with vault_mutation(ctx, user, vault_id, Role.CONTRIBUTOR) as m:
-        planned = plan(entries, await _urls_in(m.session, vault_id, urls))
+        mark_duplicates(planned, await _urls_in(m.session, vault_id, urls))
         rows = _rows(planned, vault_id, user)
         for start in range(0, len(rows), _INSERT_BATCH):
             await m.session.execute(insert(_SOURCES), rows[start : start + _INSERT_BATCH])

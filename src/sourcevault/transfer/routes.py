@@ -55,9 +55,12 @@ async def import_file(
     fmt: Annotated[ImportFormat, Query(alias="format")],
     dry_run: Annotated[bool, Query(alias="dryRun")] = False,
 ) -> JSONResponse:
-    # Read here, not as a declared body: FastAPI reads those before the limit is raised.
-    body = b"".join([chunk async for chunk in request.stream()])
-    result = await service.import_sources(ctx, user, vault_id, fmt, body, dry_run=dry_run)
+
+    async def receive() -> bytes:
+        # Read here, not as a declared body: FastAPI reads those before the limit is raised.
+        return b"".join([chunk async for chunk in request.stream()])
+
+    result = await service.import_sources(ctx, user, vault_id, fmt, receive, dry_run=dry_run)
     return JSONResponse(result.wire(), status_code=200 if dry_run else 201)
 
 

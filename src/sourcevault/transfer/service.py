@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
@@ -174,13 +174,15 @@ async def import_sources(
     user: Principal,
     vault_id: str,
     fmt: ImportFormat,
-    body: bytes,
+    receive: Callable[[], Awaitable[bytes]],
     *,
     dry_run: bool,
 ) -> ImportResult:
+    """``receive`` reads the file; it is called once the caller may import, so a viewer's or
+    a stranger's file is refused before it is read."""
     async with read_session(ctx.sessionmaker) as session:
-        # Refuse a viewer or a stranger before parsing their file, not after.
         require_role(await role_in(session, vault_id, user.user_id), Role.CONTRIBUTOR)
+    body = await receive()
     # Parsing and checking are seconds of work for a large file: off the loop's thread, and
     # before the vault is locked.
     planned = await asyncio.to_thread(_read_and_check, fmt, body, ctx.settings.import_max_entries)

@@ -93,6 +93,15 @@ async def test_an_export_is_read_a_page_at_a_time_and_misses_nothing(team: Team)
     assert lines[1:] == [f"Source {n},https://example.org/{n},," for n in range(1203)]
 
 
+async def test_the_file_name_is_the_vaults_name_made_safe(team: Team) -> None:
+    await team.owner.http.patch(f"/api/vaults/{team.vault_id}", json={"name": 'Ökonomie/"2024"'})
+    response = await team.viewer.http.get(f"/api/vaults/{team.vault_id}/export")
+    assert response.headers["content-disposition"] == (
+        'attachment; filename="konomie__2024_.json"; '
+        "filename*=UTF-8''%C3%96konomie%2F%222024%22.json"
+    )
+
+
 async def test_an_empty_vault_exports_an_empty_file_of_its_format(team: Team) -> None:
     response = await team.viewer.http.get(f"/api/vaults/{team.vault_id}/export")
     assert json.loads(response.content)["sources"] == []

@@ -80,7 +80,7 @@ async def export_file(
     name = f"{meta['vault']['name']}.{writer.extension}"
     ascii_name = "".join(c if c.isalnum() or c in " ._-" else "_" for c in name if c.isascii())
     disposition = (
-        f"attachment; filename=\"{ascii_name or 'vault'}\"; filename*=UTF-8''{quote(name)}"
+        f"attachment; filename=\"{ascii_name or 'vault'}\"; filename*=UTF-8''{quote(name, safe='')}"
     )
     return StreamingResponse(
         (chunk.encode() async for chunk in service.export_text(ctx, vault_id, fmt, meta)),

@@ -145,16 +145,14 @@ def mark_duplicates(planned: list[Planned], existing: set[str]) -> list[Planned]
 
 
 async def _urls_in(session: AsyncSession, vault_id: str, urls: set[str]) -> set[str]:
-    """Which of ``urls`` the vault already holds."""
-    found: set[str] = set()
-    ordered = sorted(urls)
-    for start in range(0, len(ordered), _INSERT_BATCH):
-        batch = ordered[start : start + _INSERT_BATCH]
-        rows = await session.scalars(
-            select(Source.url).where(Source.vault_id == vault_id, Source.url.in_(batch))
-        )
-        found.update(u for u in rows if u is not None)
-    return found
+    """Which of ``urls`` the vault already holds: one pass over the vault's URLs (no index
+    holds them, so a pass per batch of the file's URLs would read the vault many times)."""
+    if not urls:
+        return set()
+    held = await session.scalars(
+        select(Source.url).where(Source.vault_id == vault_id, Source.url.is_not(None))
+    )
+    return urls.intersection(held)
 
 
 def _urls(planned: list[Planned]) -> set[str]:

@@ -4,6 +4,7 @@ route like any event, and the Python client follows it to the new sources."""
 from __future__ import annotations
 
 from sourcevault.client import Applied, CaughtUp, Disconnected
+from sourcevault.watch import describe
 from tests import factories
 from tests.client.recording import assert_exact
 from tests.factories import Team
@@ -39,6 +40,8 @@ async def test_the_room_gets_one_event_for_a_thousand_sources(
         "sources:imported",
         "source:created",
     ]
+    # `sourcevault watch` says what it was.
+    assert describe(event) == "1000 sources from csv"
 
 
 async def test_catch_up_and_the_events_route_carry_the_import(

@@ -1,5 +1,6 @@
 """The event payload types say exactly what goes on the wire: the keys of the schemas the
-services serialize, by alias, and every event type's payload key as CONTRACT.md names it."""
+services serialize, by alias, and every event type's payload key as CONTRACT.md (and issue
+17's `sources:imported`) names it."""
 
 from __future__ import annotations
 
@@ -43,7 +44,13 @@ def test_the_event_types_are_the_contracts_and_name_their_payload() -> None:
         ("member:added", "member"),
         ("member:updated", "member"),
         ("member:removed", "member"),
+        ("sources:imported", "import"),  # issue 17's addition: one event for a whole import
     }
-    kinds = {events.SourceEvent: "source", events.VaultEvent: "vault", events.MemberEvent: "member"}
+    kinds = {
+        events.SourceEvent: "source",
+        events.VaultEvent: "vault",
+        events.MemberEvent: "member",
+        events.ImportEvent: "import",
+    }
     for kind, key in kinds.items():
         assert set(get_type_hints(kind)) == {"seq", "type", "vaultId", "actor", "at", key}

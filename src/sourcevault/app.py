@@ -31,6 +31,7 @@ from sourcevault.realtime.server import Realtime
 from sourcevault.search.routes import router as search_router
 from sourcevault.security_headers import SecurityHeaders, with_docs_policy
 from sourcevault.sources.routes import router as sources_router
+from sourcevault.transfer.routes import router as transfer_router
 from sourcevault.vaults.routes import router as vaults_router
 from sourcevault.web.routes import router as web_router
 
@@ -134,6 +135,7 @@ def create_app(settings: Settings) -> FastAPI:
         auth_router,
         vaults_router,
         sources_router,
+        transfer_router,
         events_router,
         invites_router,
         search_router,

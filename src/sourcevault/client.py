@@ -14,6 +14,8 @@ and keeps both exact across drops, by the rules the test page follows too:
   applies ``missed``, paging ``GET /api/vaults/{id}/events`` while ``hasMore``.
 * A live event whose ``seq`` skips ahead makes it fetch the gap first; an event at or below
   the last applied ``seq`` is dropped, so nothing is ever applied twice.
+* ``sources:imported`` names the new sources but does not carry them: the client reads the
+  vault's sources again (and the events after it, applied as usual, settle the rest).
 * It reconnects with socket.io-client's schedule: exponential backoff from 0.5 s, capped at
   2 s, with 50 % jitter. It stops for good on ``session:expired`` and when a reconnect is
   refused with ``UNAUTHORIZED``.
@@ -561,6 +563,10 @@ class Client:
             if seq > view.seq + 1:
                 log.warning("vault %s: events up to %d are not in the log yet", view.id, seq - 1)
                 return count
+        if event.get("type") == "sources:imported":
+            await self._reload(view)
+            if self.vaults.get(view.id) is not view:
+                return count
         view.apply(event)
         self._emit(Applied(view.id, event, live))
         if event["type"] == EventType.VAULT_DELETED:
@@ -587,6 +593,17 @@ class Client:
             if not page["hasMore"] or not page["events"]:
                 return count
         return count
+
+    async def _reload(self, view: VaultView) -> None:
+        """Read the vault's sources again. The snapshot is as new as the event or newer, and
+        the events after it (full objects, in order) are applied over it as usual."""
+        try:
+            view.sources, _seq = await self._snapshot(view.id)
+        except ClientError as exc:
+            if exc.code == "NOT_FOUND":
+                self._gone(view, "unavailable")
+                return
+            raise _Dropped from exc
 
     def _gone(self, view: VaultView, reason: str) -> None:
         if self.vaults.get(view.id) is view:

@@ -34,6 +34,10 @@ class Settings(BaseSettings):
 
     # The largest HTTP request body a route takes unless it declares its own (bytes).
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # The largest file ``POST /api/vaults/{id}/import`` takes (bytes), and the most entries
+    # one import may hold (each entry's id is in the one event an import announces).
+    import_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    import_max_entries: int = Field(default=100_000, ge=1)
     # Addresses (or networks) of the reverse proxies whose X-Forwarded-For and
     # X-Forwarded-Proto are believed; empty, no proxy header is.
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)

@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 
 
 class EventType(StrEnum):
-    """The eight kinds of committed change, named as on the wire."""
+    """The kinds of committed change, named as on the wire: the contract's eight, and
+    ``sources:imported``, one event for a whole import."""
 
     SOURCE_CREATED = "source:created"
     SOURCE_UPDATED = "source:updated"
@@ -35,15 +36,21 @@ class EventType(StrEnum):
     MEMBER_ADDED = "member:added"
     MEMBER_UPDATED = "member:updated"
     MEMBER_REMOVED = "member:removed"
+    SOURCES_IMPORTED = "sources:imported"
 
     @property
     def key(self) -> PayloadKey:
-        """The event's payload key: ``source``, ``vault`` or ``member``."""
+        """The event's payload key: ``source``, ``vault``, ``member`` or ``import``."""
         return _KEYS[self.value.partition(":")[0]]
 
 
-PayloadKey = Literal["source", "vault", "member"]
-_KEYS: dict[str, PayloadKey] = {"source": "source", "vault": "vault", "member": "member"}
+PayloadKey = Literal["source", "vault", "member", "import"]
+_KEYS: dict[str, PayloadKey] = {
+    "source": "source",
+    "vault": "vault",
+    "member": "member",
+    "sources": "import",
+}
 
 SourceEventType: TypeAlias = Literal[
     EventType.SOURCE_CREATED, EventType.SOURCE_UPDATED, EventType.SOURCE_DELETED
@@ -52,6 +59,7 @@ VaultEventType: TypeAlias = Literal[EventType.VAULT_UPDATED, EventType.VAULT_DEL
 MemberEventType: TypeAlias = Literal[
     EventType.MEMBER_ADDED, EventType.MEMBER_UPDATED, EventType.MEMBER_REMOVED
 ]
+ImportEventType: TypeAlias = Literal[EventType.SOURCES_IMPORTED]
 
 
 class Creator(TypedDict):
@@ -96,6 +104,14 @@ class MemberPayload(TypedDict):
     joinedAt: str
 
 
+class ImportPayload(TypedDict):
+    """What one import added: the clients read the sources themselves."""
+
+    count: int
+    format: str
+    sourceIds: list[str]
+
+
 class Actor(TypedDict):
     """Who made the change, and their role at the time."""
 
@@ -126,7 +142,21 @@ class MemberEvent(_Event):
     member: MemberPayload
 
 
-Event: TypeAlias = SourceEvent | VaultEvent | MemberEvent
+# "import" is a Python keyword, so this one is spelled out.
+ImportEvent = TypedDict(
+    "ImportEvent",
+    {
+        "seq": int,
+        "vaultId": str,
+        "actor": Actor,
+        "at": str,
+        "type": ImportEventType,
+        "import": ImportPayload,
+    },
+)
+
+
+Event: TypeAlias = SourceEvent | VaultEvent | MemberEvent | ImportEvent
 
 
 # -- notices: to every socket of one user or one session --------------------------------------

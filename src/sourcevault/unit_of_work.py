@@ -32,6 +32,9 @@ from sourcevault.events import (
     Actor,
     Event,
     EventType,
+    ImportEvent,
+    ImportEventType,
+    ImportPayload,
     MemberEvent,
     MemberEventType,
     MemberPayload,
@@ -48,7 +51,7 @@ from sourcevault.events import (
 from sourcevault.vaults.models import Membership, Vault
 from sourcevault.vaults.roles import Role, require_role
 
-Payload = SourcePayload | VaultPayload | MemberPayload
+Payload = SourcePayload | VaultPayload | MemberPayload | ImportPayload
 
 
 @dataclass
@@ -73,6 +76,11 @@ class Mutation:
     def record(
         self, type_: MemberEventType, payload: MemberPayload | Callable[[], MemberPayload]
     ) -> MemberEvent: ...
+
+    @overload
+    def record(
+        self, type_: ImportEventType, payload: ImportPayload | Callable[[], ImportPayload]
+    ) -> ImportEvent: ...
 
     def record(self, type_: EventType, payload: Payload | Callable[[], Payload]) -> Event:
         """Add one change, as the event that will be broadcast; it is stamped and written to the

@@ -51,6 +51,9 @@ def describe(event: dict[str, Any]) -> str:
         return f"{member.get('name', member.get('userId'))} ({member.get('role')})"
     if "vault" in event:
         return f'"{event["vault"]["name"]}"'
+    if "import" in event:
+        done = event["import"]
+        return f"{done.get('count')} sources from {done.get('format')}"
     return ""
 
 

@@ -10,6 +10,8 @@
  *   `missed` is applied, paging GET /api/vaults/{id}/events while `hasMore`;
  * - a live event whose `seq` skips ahead makes the client fetch the gap first; an event at or
  *   below the last applied `seq` is ignored, so nothing is applied twice;
+ * - `sources:imported` names the new sources without carrying them: the vault's sources are
+ *   read again, and the events after it settle the rest as usual;
  * - socket.io-client reconnects with backoff from 500 ms, doubling, capped at 2 s, with 50 %
  *   jitter; on `session:expired`, or a reconnect refused with UNAUTHORIZED, it stops.
  * Everything that reads or changes a vault's state runs through one queue (`run`), in order.
@@ -17,7 +19,7 @@
 
 export const EVENT_TYPES = new Set([
   "source:created", "source:updated", "source:deleted", "vault:updated", "vault:deleted",
-  "member:added", "member:updated", "member:removed",
+  "member:added", "member:updated", "member:removed", "sources:imported",
 ]);
 const EVENT_PAGE = 500;
 const SOURCE_PAGE = 100;
@@ -275,20 +277,24 @@ export class Follower {
   /** Every source, and the seq of the first page: later pages are as new or newer, and
    * replaying the events after that seq (full objects, in order) settles both. */
   async loadSnapshot(vault) {
+    vault.sources = new Map(); // filled page by page, so a long vault can be drawn as it comes
+    vault.seq = await this.readSources(vault, vault.sources, () => this.on.progress(vault));
+    vault.loaded = true;
+  }
+
+  /** Read every source of the vault into `sources`; the seq of the first page. */
+  async readSources(vault, sources, progress) {
     let cursor = null;
     let seq = null;
-    const sources = new Map();
-    vault.sources = sources; // filled page by page, so a long vault can be drawn as it comes
     do {
       const query = `limit=${SOURCE_PAGE}` + (cursor ? `&cursor=${encodeURIComponent(cursor)}` : "");
       const page = await api("GET", `${vaultPath(vault.id)}/sources?${query}`);
       if (seq === null) seq = page.seq;
       for (const source of page.sources) sources.set(source.id, source);
       cursor = page.nextCursor;
-      if (cursor) this.on.progress(vault);
+      if (cursor && progress) progress();
     } while (cursor);
-    vault.seq = seq;
-    vault.loaded = true;
+    return seq;
   }
 
   async socketJoin(vault) {
@@ -330,7 +336,17 @@ export class Follower {
       if (this.vaults.get(vault.id) !== vault) return count;
     }
     const kind = event.type;
-    if (kind === "source:created" || kind === "source:updated") {
+    if (kind === "sources:imported") {
+      const fresh = new Map();
+      try {
+        await this.readSources(vault, fresh, null);
+      } catch (err) {
+        if (err.status === 404) this.gone(vault, "This vault is no longer available.");
+        throw new Dropped(err.message); // the next event or the next rejoin will retry
+      }
+      if (this.vaults.get(vault.id) !== vault) return count;
+      vault.sources = fresh;
+    } else if (kind === "source:created" || kind === "source:updated") {
       vault.sources.set(event.source.id, event.source);
     } else if (kind === "source:deleted") {
       vault.sources.delete(event.source.id);

@@ -172,6 +172,10 @@ export function describe(event) {
     case "source:deleted": return `${name} deleted “${s.title}”`;
     case "vault:updated": return `${name} renamed the vault to “${event.vault.name}”`;
     case "vault:deleted": return `${name} deleted the vault`;
+    case "sources:imported": {
+      const n = event.import.count;
+      return `${name} imported ${n} source${n === 1 ? "" : "s"} from ${event.import.format}`;
+    }
     case "member:added": return `${name} added ${m.name} as ${m.role}`;
     case "member:updated": return `${name} made ${m.name} ${m.role}`;
     case "member:removed":

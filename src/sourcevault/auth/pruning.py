@@ -11,36 +11,24 @@ runs out, and an instance restarted more often than the interval still prunes.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 
 from sourcevault.auth.service import prune_expired
+from sourcevault.background import BackgroundLoop
 from sourcevault.context import Context
 
 log = logging.getLogger(__name__)
 _random = secrets.SystemRandom()
 
 
-class SessionPruner:
-    """Runs ``prune_expired`` every ``interval`` seconds, from ``start`` until ``aclose``."""
+class SessionPruner(BackgroundLoop):
+    """Runs ``prune_expired`` every ``interval`` seconds, from ``start`` until ``aclose``; a
+    deletion under way at ``aclose`` is rolled back, and the next run does it."""
 
     def __init__(self, ctx: Context, interval: float) -> None:
         self.ctx = ctx
         self.interval = interval
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run())
-
-    async def aclose(self) -> None:
-        """Stop; a deletion under way is rolled back, and the next instance's run does it."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
     async def _run(self) -> None:
         await asyncio.sleep(_random.uniform(0, self.interval))

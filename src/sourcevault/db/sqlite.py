@@ -7,10 +7,11 @@ package provides (``SOURCEVAULT_SQLITE_ADAPTER``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sqlite3
 from typing import Any
+
+from sourcevault.background import BackgroundLoop
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +123,7 @@ class _Read:
         )
 
 
-class Checkpoints:
+class Checkpoints(BackgroundLoop):
     """SQLite's WAL checkpoints, made on a thread every ``every`` seconds, not in a ``COMMIT``.
 
     SQLite checkpoints by itself in the ``COMMIT`` that takes the log past 1,000 pages, and
@@ -132,24 +133,12 @@ class Checkpoints:
     automatic checkpoint off (engine.py), and this makes a ``PASSIVE`` checkpoint on a
     connection of its own, on a worker thread: it waits for no reader and no writer, and stops
     at what they still need. A process that uses the database without it (the command-line
-    tools) leaves the log to SQLite's checkpoint when its last connection closes."""
+    tools) leaves the log to SQLite's checkpoint when its last connection closes. ``aclose``
+    stops making them; one under way on its thread finishes by itself."""
 
     def __init__(self, path: str, every: float = 1.0) -> None:
         self.path = path
         self.every = every
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run())
-
-    async def aclose(self) -> None:
-        """Stop making checkpoints (one under way on its thread finishes by itself)."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
     async def _run(self) -> None:
         while True:

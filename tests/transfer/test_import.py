@@ -263,3 +263,22 @@ async def test_an_import_with_nothing_new_changes_nothing_and_announces_nothing(
     assert response.status_code == 201
     assert response.json()["import"] == {"count": 0, "format": "csv", "sourceIds": []}
     assert recorder.events == []
+
+
+async def test_imported_sources_are_found_by_search_at_once(team: Team) -> None:
+    """An import writes its rows in bulk, past the ORM; the search index is written with them."""
+    csv = "title,url,annotation,tags\n" + "".join(
+        f"Quasicrystal note {n},https://example.org/{n},tessellation {n},aperiodic|tiling\n"
+        for n in range(3)
+    )
+    await imported(team.contributor, team.vault_id, "csv", csv)
+    for query in ("quasicrystal", "tessell*", '"quasicrystal note 1"'):
+        found = await team.viewer.http.get(
+            f"/api/vaults/{team.vault_id}/sources", params={"q": query}
+        )
+        assert found.status_code == 200, found.text
+        titles = {s["title"] for s in found.json()["sources"]}
+        expected = 1 if query.startswith('"') else 3
+        assert len(titles) == expected, (query, titles)
+    everywhere = await team.viewer.http.get("/api/search", params={"q": "aperiodic"})
+    assert len(everywhere.json()["sources"]) == 3

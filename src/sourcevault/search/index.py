@@ -9,12 +9,14 @@ deletion, which cascades to its sources, empties its part of the index too.
 
 Inserts and updates are written by mapper events on ``Source``: whatever writes a source
 through the ORM (every service, the demo, the benchmark's world) writes its index row in the
-same flush. The tables are created by the migration, per backend; they are not in the models'
-metadata because they differ between the two.
+same flush. A bulk insert past the ORM (an import) calls ``index_new`` in its transaction.
+The tables are created by the migration, per backend; they are not in the models' metadata
+because they differ between the two.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
@@ -23,6 +25,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    bindparam,
     cast,
     column,
     event,
@@ -33,6 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from sourcevault.search.text import FIELDS, fts_columns, tsvector
 
@@ -89,6 +93,32 @@ def _updated(_mapper: Any, connection: Connection, source: Source) -> None:
         .where(FTS.c.rowid == row_id.scalar_subquery())
         .values(**fts_columns(*_fields(source)))
     )
+
+
+async def index_new(session: AsyncSession, sources: list[dict[str, Any]]) -> None:
+    """Index sources inserted without the ORM, in the session's transaction: one dict per
+    source with its ``id``, ``title``, ``tags``, ``url`` and ``annotation``."""
+    if not sources:
+        return
+    fields = [(s["title"], list(s["tags"]), s["url"], s["annotation"]) for s in sources]
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        documents = await asyncio.to_thread(lambda: [tsvector(*f) for f in fields])
+        statement = insert(PG_DOCS).values(
+            source_id=bindparam("sid"), document=cast(bindparam("doc", type_=String), TSVECTOR)
+        )
+        rows = [{"sid": s["id"], "doc": d} for s, d in zip(sources, documents, strict=True)]
+        await session.execute(statement, rows)
+        return
+    columns = await asyncio.to_thread(lambda: [fts_columns(*f) for f in fields])
+    ids = [s["id"] for s in sources]
+    await session.execute(insert(SQLITE_DOCS), [{"source_id": i} for i in ids])
+    found = await session.execute(
+        select(SQLITE_DOCS.c.source_id, SQLITE_DOCS.c.id).where(SQLITE_DOCS.c.source_id.in_(ids))
+    )
+    row_ids: dict[str, int] = {source_id: row_id for source_id, row_id in found}
+    rows = [{"rowid": row_ids[i], **c} for i, c in zip(ids, columns, strict=True)]
+    await session.execute(insert(FTS), rows)
 
 
 def install(source: type[Source]) -> None:

@@ -30,6 +30,7 @@ from sourcevault.db.base import iso, utcnow
 from sourcevault.db.engine import read_session
 from sourcevault.errors import ValidationFailed
 from sourcevault.events import EventType, ImportPayload
+from sourcevault.search import index as search_index
 from sourcevault.sources.models import Source
 from sourcevault.sources.schemas import SourceCreate
 from sourcevault.sources.service import source_out
@@ -195,7 +196,9 @@ async def import_sources(
         mark_duplicates(planned, await _urls_in(m.session, vault_id, urls))
         rows = _rows(planned, vault_id, user)
         for start in range(0, len(rows), _INSERT_BATCH):
-            await m.session.execute(insert(_SOURCES), rows[start : start + _INSERT_BATCH])
+            batch = rows[start : start + _INSERT_BATCH]
+            await m.session.execute(insert(_SOURCES), batch)
+            await search_index.index_new(m.session, batch)  # past the ORM's index listeners
         ids = [row["id"] for row in rows]
         if ids:
             payload = ImportPayload(count=len(ids), format=fmt.value, sourceIds=ids)

@@ -357,13 +357,22 @@ async def any_query(world: World, queries: list[str]) -> None:
             assert response.status_code == 200, (q, response.text)
         found = (await world.owner.http.get(path, params={"q": q})).json()["sources"]
         assert {s["id"] for s in found} <= {mine}
+    for raw in ("%FF%FE", "%ED%A0%80", "a%00b"):  # not UTF-8, a surrogate's bytes, a NUL
+        for target in (path, "/api/search"):
+            response = await world.owner.http.get(f"{target}?q={raw}")
+            assert response.status_code in (200, 422), (raw, response.text)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     queries=st.lists(
         st.text(
-            alphabet=st.one_of(st.characters(), st.sampled_from("\"*(){}:^&|!<->'\\ abcNEAR")),
+            # Any character a URL can carry as UTF-8 (a lone surrogate cannot be encoded;
+            # bytes that are not UTF-8 are tried below).
+            alphabet=st.one_of(
+                st.characters(exclude_categories=("Cs",)),
+                st.sampled_from("\"*(){}:^&|!<->'\\ abcNEAR"),
+            ),
             max_size=60,
         ),
         min_size=1,

@@ -59,7 +59,10 @@ test-stock: install ## Only the socket suites on the stock libraries (SOURCEVAUL
 # python3.X on the PATH. They run the suites that lean hardest on the event loop and on the
 # libraries' internals; `make test PYTHON=/path/to/python3.13 VENV=.venv-3.13` runs everything.
 OTHER_PYTHONS ?= 3.12 3.13
-PYTHONS_SUITE ?= tests/realtime tests/test_serve.py tests/test_smoke.py tests/test_lock.py
+PYTHONS_SUITE ?= tests/realtime/test_canaries.py tests/realtime/test_fastpath.py \
+	tests/realtime/test_leaks.py tests/realtime/test_heartbeat.py tests/realtime/test_connect.py \
+	tests/realtime/test_broadcast.py tests/realtime/test_transport_modes.py \
+	tests/test_serve.py tests/test_smoke.py tests/test_lock.py
 
 test-pythons: node_modules/.installed ## The realtime, serve and lock tests under Python 3.12 and 3.13
 	@set -e; for v in $(OTHER_PYTHONS); do \

@@ -37,18 +37,23 @@ async def chunked(
     writer.write(f"{head}Transfer-Encoding: chunked\r\n\r\n".encode())
     chunk = b'{"email": "' + b"a" * (64 * 1024 - 11)
     sent = 0
+    answered = asyncio.Event()
 
     async def send() -> None:
         nonlocal sent
         with contextlib.suppress(ConnectionError):
-            while sent < total:
+            while sent < total and not answered.is_set():
                 writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                 await writer.drain()
                 sent += len(chunk)
+                # drain() does not yield while the server keeps up: let the reader see the
+                # answer as soon as it comes, as a client that reads while it sends would.
+                await asyncio.sleep(0)
 
     sender = asyncio.create_task(send())
     try:
         status_line = await asyncio.wait_for(reader.readuntil(b"\r\n"), 60)
+        answered.set()
         response_head = await reader.readuntil(b"\r\n\r\n")
         length = int(
             next(

@@ -129,16 +129,20 @@ class Realtime:
 
     # -- connection ----------------------------------------------------------------------------
 
+    def _may_open(self, origin: str, scheme: str, host: str | None) -> bool:
+        """A browser page of this origin may open a socket here."""
+        return is_allowed(origin, own_origin(scheme, host), self.ctx.settings.allowed_origins)
+
     def _origin_allowed(self, origin: str, environ: dict[str, Any]) -> bool:
-        own = own_origin(environ.get("wsgi.url_scheme", "http"), environ.get("HTTP_HOST"))
-        return self.ctx.metrics.origin_checked(
-            is_allowed(origin, own, self.ctx.settings.allowed_origins), environ
+        allowed = self._may_open(
+            origin, environ.get("wsgi.url_scheme", "http"), environ.get("HTTP_HOST")
         )
+        return self.ctx.metrics.origin_checked(allowed, environ)
 
     def refuse_origin(self, origin: str, scheme: str, host: str | None) -> OriginRejected | None:
         """The answer to an HTTP (polling) request from a browser page of a foreign origin,
         made before Engine.IO sees it: its own refusal is plain text that echoes the origin."""
-        if is_allowed(origin, own_origin(scheme, host), self.ctx.settings.allowed_origins):
+        if self._may_open(origin, scheme, host):
             return None
         self.ctx.metrics.refused("origin")
         return OriginRejected("This origin may not open a socket")

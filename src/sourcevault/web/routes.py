@@ -74,9 +74,7 @@ async def app_page() -> FileResponse:
 
 @router.get("/app/{name}")
 async def app_file(name: str) -> FileResponse:
-    if name not in APP_FILES:
-        raise NotFound()
-    return FileResponse(APP / name, media_type=APP_FILES[name], headers=NO_CACHE)
+    return _listed(APP, APP_FILES, name)
 
 
 @router.get("/realtime-test")
@@ -86,9 +84,14 @@ async def page() -> FileResponse:
 
 @router.get("/realtime-test/static/{name}")
 async def static_file(name: str) -> FileResponse:
-    if name not in PAGE_FILES:
+    return _listed(STATIC, PAGE_FILES, name)
+
+
+def _listed(folder: Path, files: dict[str, str], name: str) -> FileResponse:
+    """A page's own file, only when the page lists it (with its media type)."""
+    if name not in files:
         raise NotFound()
-    return FileResponse(STATIC / name, media_type=PAGE_FILES[name], headers=NO_CACHE)
+    return FileResponse(folder / name, media_type=files[name], headers=NO_CACHE)
 
 
 def _vendor(name: str) -> FileResponse:

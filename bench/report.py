@@ -70,7 +70,9 @@ class Metric:
     unit: str
     path: tuple[str, ...]  # inside our side's results
     better: str
-    op: str = ""  # "<=", ">=", or "ratio" (ours >= limit x reference)
+    # "<=" / ">=": ours against an absolute limit (scenarios with no reference);
+    # "x<=" / "x>=": ours against limit x the reference measured in the same run.
+    op: str = ""
     limit: float | None = None
     ref_path: tuple[str, ...] | None = None  # inside the reference's, when it differs
 
@@ -91,38 +93,61 @@ def _m(scenario: str, label: str, unit: str, path: str, better: str, **kw: Any) 
 LOW, HIGH = "lower", "higher"
 METRICS = [
     _m("B1", "commit-to-delivery p50", "ms", "delivery.p50", LOW),
-    _m("B1", "commit-to-delivery p99", "ms", "delivery.p99", LOW, op="<=", limit=8),
+    _m("B1", "commit-to-delivery p99", "ms", "delivery.p99", LOW, op="x<=", limit=1.0),
     _m("B1", "commit-to-delivery max", "ms", "delivery.max", LOW),
     _m("B1", "REST call to last delivery p50", "ms", "rest_to_last.p50", LOW),
     _m("B1", "REST call to last delivery p99", "ms", "rest_to_last.p99", LOW),
     _m("B1", "REST call to last delivery max", "ms", "rest_to_last.max", LOW),
     _m("B1", "complete (every client got every event)", "", "complete", HIGH),
     _m("B2", "last receiver p50", "ms", "last_receiver.p50", LOW),
-    _m("B2", "last receiver p99", "ms", "last_receiver.p99", LOW, op="<=", limit=60),
+    _m("B2", "last receiver p99", "ms", "last_receiver.p99", LOW, op="x<=", limit=1.0),
     _m("B2", "complete", "", "complete", HIGH),
-    _m("B3", "delivered events/s", "msg/s", "delivered_per_s", HIGH, op="ratio", limit=1.0),
+    _m("B3", "delivered events/s", "msg/s", "delivered_per_s", HIGH, op="x>=", limit=1.0),
     _m("B3", "server CPU at that rate", "cores", "cpu", LOW),
     _m("B3", "server CPU per 1k deliveries", "ms", "cpu_ms_per_1k", LOW),
     _m("B3", "delivery p99 at that rate", "ms", "delivery.p99", LOW),
     _m("B3", "complete", "", "complete", HIGH),
     _m(
-        "B4", "memory per idle joined connection", "KB", "kb_per_connection", LOW, op="<=", limit=20
+        "B4",
+        "memory per idle joined connection",
+        "KB",
+        "kb_per_connection",
+        LOW,
+        op="x<=",
+        limit=1.1,
     ),
-    _m("B4", "connections accepted/s", "conn/s", "accepted_per_s", HIGH, op=">=", limit=1000),
-    _m("B4", "joins/s", "join/s", "joins_per_s", HIGH),
+    _m("B4", "connections accepted/s", "conn/s", "accepted_per_s", HIGH, op="x>=", limit=1.0),
+    _m("B4", "joins/s", "join/s", "joins_per_s", HIGH, op="x>=", limit=1.0),
     _m("B4", "B1 at that load: delivery p50", "ms", "at_load.delivery.p50", LOW),
     _m("B4", "B1 at that load: delivery p99", "ms", "at_load.delivery.p99", LOW),
     _m("B4", "complete", "", "complete", HIGH),
     _m("B5", "refusal p50", "ms", "refusal.p50", LOW),
-    _m("B5", "refusal p99", "ms", "refusal.p99", LOW, op="<=", limit=10),
+    _m("B5", "refusal p99", "ms", "refusal.p99", LOW, op="x<=", limit=1.0),
     _m("B5", "all refused with UNAUTHORIZED", "", "complete", HIGH),
-    _m("B6", "restart to all back and caught up", "s", "caught_up_s", LOW, op="<=", limit=2),
+    _m("B6", "restart to all back and caught up", "s", "caught_up_s", LOW, op="x<=", limit=1.0),
     _m("B6", "restart to server answering", "s", "ready_s", LOW),
     _m("B6", "complete", "", "complete", HIGH),
     _m("B7", "REST creations/s, SQLite", "req/s", "sqlite.per_s", HIGH, ref="memory.per_s"),
     _m("B7", "REST creations/s, PostgreSQL", "req/s", "postgres.per_s", HIGH, ref="memory.per_s"),
     _m("B7", "complete", "", "complete", HIGH),
 ]
+
+
+def _judge(m: Metric, ours: float | None, reference: float | None) -> tuple[str, bool | None]:
+    """The target's wording and whether it was met (None: not judged, a side is missing)."""
+    if not m.op or m.limit is None:
+        return "", None
+    if m.op.startswith("x"):
+        target = f"{m.op[1:]} {m.limit:g}x reference"
+        if ours is None or reference is None:
+            return target, None
+        bound = m.limit * reference
+    else:
+        target = f"{m.op} {m.limit:g}"
+        if ours is None:
+            return target, None
+        bound = m.limit
+    return target, ours <= bound if m.op.endswith("<=") else ours >= bound
 
 
 def rows(results: dict[str, Any]) -> list[Row]:
@@ -135,14 +160,7 @@ def rows(results: dict[str, Any]) -> list[Row]:
         reference = _get(sides, "reference", *(m.ref_path or m.path))
         if ours is None and reference is None:
             continue
-        target, met = "", None
-        if m.op == "ratio" and m.limit is not None:
-            target = f">= {m.limit:g}x reference"
-            met = None if ours is None or reference is None else ours >= m.limit * reference
-        elif m.op and m.limit is not None:
-            target = f"{m.op} {m.limit:g}"
-            if ours is not None:
-                met = ours <= m.limit if m.op == "<=" else ours >= m.limit
+        target, met = _judge(m, ours, reference)
         out.append(Row(m.scenario, m.label, m.unit, ours, reference, m.better, target, met))
     return out
 

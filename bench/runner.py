@@ -241,7 +241,8 @@ class Bench:
 
 def _sides(scenario: Scenario, options: Options) -> list[tuple[str, str]]:
     ours = [d for d in scenario.databases if d != "postgres" or options.pg_admin is not None]
-    return [("ours", d) for d in ours] + [("reference", "memory")]
+    reference = [("reference", "memory")] if scenario.reference else []
+    return [("ours", d) for d in ours] + reference
 
 
 async def run(options: Options, console: Console) -> dict[str, Any]:

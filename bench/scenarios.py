@@ -390,6 +390,8 @@ class Scenario:
     run: Callable[[Run], Awaitable[dict[str, Any]]]
     # The databases our server runs it on; more than one nests ours' results by database.
     databases: tuple[str, ...] = ("sqlite",)
+    # False for a scenario of ours alone (its targets are absolute): no Node side is run.
+    reference: bool = True
 
 
 SCENARIOS = [

@@ -39,3 +39,24 @@ def test_the_installed_package_carries_no_benchmark() -> None:
     answer = CliRunner().invoke(app, ["bench", "--quick"])
     assert answer.exit_code == 2
     assert "No such command 'bench'" in answer.output
+
+
+def test_targets_are_ratios_to_the_reference_of_the_same_run() -> None:
+    """The same absolute figure passes or fails with the reference beside it: B1's p99 of 9 ms
+    is met beside a reference at 10 ms and not beside one at 8 ms; a higher-is-better target
+    (B4's connections/s) reads the other way."""
+
+    def judged(results: dict[str, object]) -> dict[str, bool | None]:
+        return {f"{r.scenario} {r.label}": r.met for r in report.rows(results)}
+
+    def sides(ours: dict[str, object], reference: dict[str, object]) -> dict[str, object]:
+        return {"ours": ours, "reference": reference}
+
+    fast_ref = judged({"B1": sides({"delivery": {"p99": 9.0}}, {"delivery": {"p99": 8.0}})})
+    slow_ref = judged({"B1": sides({"delivery": {"p99": 9.0}}, {"delivery": {"p99": 10.0}})})
+    assert fast_ref["B1 commit-to-delivery p99"] is False
+    assert slow_ref["B1 commit-to-delivery p99"] is True
+    b4 = judged({"B4": sides({"accepted_per_s": 900.0}, {"accepted_per_s": 1000.0})})
+    assert b4["B4 connections accepted/s"] is False
+    alone = judged({"B1": {"ours": {"delivery": {"p99": 1.0}}}})
+    assert alone["B1 commit-to-delivery p99"] is None

@@ -146,6 +146,12 @@ class _RealtimeCollector(Collector):
                 "1 while this instance hears the others through Redis.",
                 value=1 if manager.subscribed else 0,
             )
+            yield CounterMetricFamily(
+                "sourcevault_redis_messages_decoded",
+                "Messages heard on the Redis channel (this instance's own included) and decoded "
+                "on this instance: once each, whatever the number of sockets.",
+                value=getattr(manager, "decoded", 0),
+            )
             yield GaugeMetricFamily(
                 "sourcevault_redis_outbox",
                 "Messages for the other instances waiting for Redis.",

@@ -120,6 +120,7 @@ def _redis_listener() -> None:
     has(socketio.AsyncRedisManager, "_publish")
     source_has(socketio.AsyncRedisManager.__init__, "self.redis_url = ")
     source_has(AsyncPubSubManager.initialize, "self.thread = ")
+    source_has(AsyncPubSubManager._thread, "self.json.loads(message)")  # ``decoded`` counts it
     source_has(socketio.AsyncServer._handle_eio_connect, "self.manager_initialized")
 
 

@@ -58,8 +58,9 @@ what it relies on.
   ``_engineio_server_class``, ``_handle_eio_disconnect``, ``_handle_eio_message``,
   ``_handle_event``, ``_send_eio_packet`` and ``_send_packet``; engine.py.
 - ``socketio-redis-listener`` (python-socketio 5.18, both): ``RedisLink`` replaces
-  ``AsyncRedisManager._redis_listen_with_retries`` and ``_publish``, and sets the server's
-  ``manager_initialized``; redis_link.py.
+  ``AsyncRedisManager._redis_listen_with_retries`` and ``_publish``, sets the server's
+  ``manager_initialized``, and counts the decodes of ``AsyncPubSubManager._thread`` through the
+  manager's ``json``; redis_link.py.
 - ``engineio-ping-task`` (python-engineio 4.15, fast): ``FastEngineServer`` intercepts
   ``start_background_task(AsyncSocket._send_ping)`` and sets ``last_ping``; engine.py.
 - ``engineio-asgi-driver`` (python-engineio 4.15, fast): the server's ``_async`` table gets our

@@ -18,6 +18,9 @@ subclass keeps the manager's pub/sub protocol and replaces the transport:
   clients reconnect, are authenticated again, rejoin their vaults with ``after`` and so
   recover what was missed; an eviction missed during the outage is applied by the same
   checks a new connection passes.
+* **Every message heard is decoded once**, by the manager's listener, whatever the number of
+  sockets; ``decoded`` counts those decodes (``/metrics``), through the manager's ``json``
+  module, which python-socketio's listener decodes with.
 
 The reaches ``socketio-redis-listener`` and ``engineio-socket`` of the package docstring are
 here, in both transports.
@@ -53,6 +56,8 @@ FLUSH_ON_CLOSE = 2.0
 class RedisLink(socketio.AsyncRedisManager):  # type: ignore[misc]
     """``AsyncRedisManager`` with a non-blocking publisher and a self-healing subscriber."""
 
+    json: Any  # the JSON module python-socketio's manager encodes and decodes messages with
+
     def __init__(self, url: str, channel: str = "sourcevault", backlog: int = 10_000) -> None:
         super().__init__(url, channel=channel)
         self.backlog = backlog
@@ -60,6 +65,7 @@ class RedisLink(socketio.AsyncRedisManager):  # type: ignore[misc]
         self.publishing = True
         self.dropped_messages = 0
         self.resyncs = 0
+        self.decoded = 0  # messages from Redis decoded on this instance
         self._outbox: deque[str] = deque()
         self._pending = asyncio.Event()  # the outbox holds something
         self._drained = asyncio.Event()  # the outbox was emptied
@@ -95,6 +101,7 @@ class RedisLink(socketio.AsyncRedisManager):  # type: ignore[misc]
             await asyncio.wait_for(self._first_subscription.wait(), wait)
 
     def initialize(self) -> None:
+        self.json = _CountingJson(self.json, self)  # set_server chose the module by now
         self._first_subscription = asyncio.Event()
         self._ensure_pump()
         super().initialize()
@@ -258,6 +265,21 @@ class RedisLink(socketio.AsyncRedisManager):  # type: ignore[misc]
                 dropped += 1
         self.resyncs += 1
         return dropped
+
+
+class _CountingJson:
+    """The manager's JSON module, counting each message it decodes into ``link.decoded``."""
+
+    def __init__(self, module: Any, link: RedisLink) -> None:
+        self.module = module
+        self.link = link
+
+    def dumps(self, *args: Any, **kwargs: Any) -> Any:
+        return self.module.dumps(*args, **kwargs)
+
+    def loads(self, *args: Any, **kwargs: Any) -> Any:
+        self.link.decoded += 1
+        return self.module.loads(*args, **kwargs)
 
 
 async def _messages(pubsub: Any) -> AsyncIterator[dict[str, Any]]:

@@ -2,7 +2,11 @@
 // The reference the benchmark measures sourcevault against: the stock Node Socket.IO 4.8 server
 // doing the same fan-out as ours, with no database (its state lives in memory).
 //
-//   node bench/reference-server.js --port 8100 [--state FILE]
+//   node bench/reference-server.js --port 8100 [--state FILE] [--redis URL --redis-key PREFIX]
+//
+// With --redis (or REDIS_URL) it is one of several instances: the stock @socket.io/redis-adapter
+// over the `redis` client, as the adapter's documentation sets it up, on a channel prefix of its
+// own (--redis-key or REDIS_KEY; the adapter's default is "socket.io"). Nothing else is tuned.
 //
 // What it serves, in the same shapes as sourcevault's wire contract:
 //   * Socket.IO on /socket.io, namespace "/": `auth: {token}` checked in the handshake (refused
@@ -32,6 +36,8 @@ const args = Object.fromEntries(
 const PORT = Number(args.port || 8100);
 const HOST = args.host || '127.0.0.1';
 const STATE = args.state || null;
+const REDIS_URL = args.redis || process.env.REDIS_URL || null;
+const REDIS_KEY = args['redis-key'] || process.env.REDIS_KEY || 'socket.io';
 const MISSED_LIMIT = 500;
 
 const users = new Map(); // id -> {id, name}
@@ -258,6 +264,18 @@ process.on('SIGTERM', () => {
   setTimeout(() => process.exit(0), 2000).unref();
 });
 
-httpServer.listen(PORT, HOST, () => {
-  process.stdout.write(`reference server on http://${HOST}:${PORT}\n`);
+// Several instances: the adapter's own setup, a publisher and a duplicate as subscriber.
+async function useRedis() {
+  const { createAdapter } = require('@socket.io/redis-adapter');
+  const { createClient } = require('redis');
+  const pubClient = createClient({ url: REDIS_URL });
+  const subClient = pubClient.duplicate();
+  await Promise.all([pubClient.connect(), subClient.connect()]);
+  io.adapter(createAdapter(pubClient, subClient, { key: REDIS_KEY }));
+}
+
+(REDIS_URL ? useRedis() : Promise.resolve()).then(() => {
+  httpServer.listen(PORT, HOST, () => {
+    process.stdout.write(`reference server on http://${HOST}:${PORT}${REDIS_URL ? ` (Redis, key ${REDIS_KEY})` : ''}\n`);
+  });
 });

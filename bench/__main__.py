@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from bench import runner
+from bench import multi, runner
 from bench.procs import BenchError, check_node
 
 
@@ -21,6 +21,9 @@ def bench(
     pg: Annotated[
         str, typer.Option(help="PostgreSQL admin URL for B7's PostgreSQL half ('' skips it).")
     ] = runner.DEFAULT_PG_ADMIN,
+    redis: Annotated[
+        str, typer.Option(help="Redis URL for B8's several instances ('' skips B8).")
+    ] = multi.DEFAULT_REDIS,
 ) -> None:
     """Benchmark our server beside the stock Node Socket.IO server (needs Node and npm ci)."""
     problem = check_node()
@@ -28,7 +31,11 @@ def bench(
         typer.secho(problem, fg=typer.colors.RED, err=True)
         raise typer.Exit(code=1)
     options = runner.Options(
-        quick=quick, only=tuple(only.split(",")) if only else (), out=Path(out), pg_admin=pg or None
+        quick=quick,
+        only=tuple(only.split(",")) if only else (),
+        out=Path(out),
+        pg_admin=pg or None,
+        redis_url=redis or None,
     )
     try:
         code = runner.main(options)

@@ -196,8 +196,16 @@ def our_env(database_url: str) -> dict[str, str]:
     return env
 
 
-def our_server(port: int, database_url: str, cores: frozenset[int], cwd: Path, log: Path) -> Server:
-    env = our_env(database_url)
+def our_server(
+    port: int,
+    database_url: str,
+    cores: frozenset[int],
+    cwd: Path,
+    log: Path,
+    settings: dict[str, str] | None = None,
+) -> Server:
+    """``settings``: more ``SOURCEVAULT_`` variables (B8's Redis, channel and metrics port)."""
+    env = our_env(database_url) | (settings or {})
     # The load generators are one address and a few users standing for thousands of clients:
     # the per-user and per-address socket caps would refuse them, as they would such a crowd.
     env["SOURCEVAULT_SOCKET_MAX_PER_USER"] = env["SOURCEVAULT_SOCKET_MAX_PER_ADDRESS"] = "1000000"
@@ -206,9 +214,14 @@ def our_server(port: int, database_url: str, cores: frozenset[int], cwd: Path, l
     return Server("ours", command, port, cores, log, env=env, cwd=cwd)
 
 
-def reference_server(port: int, cores: frozenset[int], state: Path, log: Path) -> Server:
+def reference_server(
+    port: int, cores: frozenset[int], state: Path, log: Path, redis: tuple[str, str] | None = None
+) -> Server:
+    """``redis``: (URL, key prefix) for the stock Redis adapter (B8's pair)."""
     script = str(JS / "reference-server.js")
     command = [node(), script, "--port", str(port), "--state", str(state)]
+    if redis is not None:
+        command += ["--redis", redis[0], "--redis-key", redis[1]]
     return Server("reference", command, port, cores, log, cwd=ROOT)
 
 

@@ -130,6 +130,11 @@ METRICS = [
     _m("B7", "REST creations/s, SQLite", "req/s", "sqlite.per_s", HIGH, ref="memory.per_s"),
     _m("B7", "REST creations/s, PostgreSQL", "req/s", "postgres.per_s", HIGH, ref="memory.per_s"),
     _m("B7", "complete", "", "complete", HIGH),
+    _m("B8", "last receiver p50", "ms", "last_receiver.p50", LOW),
+    _m("B8", "last receiver p99", "ms", "last_receiver.p99", LOW, op="x<=", limit=1.0),
+    _m("B8", "delivered events/s", "msg/s", "delivered_per_s", HIGH, op="x>=", limit=1.0),
+    _m("B8", "Redis messages decoded per event, per instance", "msg", "decoded_per_event", LOW),
+    _m("B8", "complete", "", "complete", HIGH),
 ]
 
 
@@ -266,6 +271,7 @@ DISTRIBUTIONS: list[tuple[str, str, tuple[str, ...]]] = [
     ("B3", "B3 delivery at the best sustained rate", ("samples", "delivery")),
     ("B4", "B4 B1 at 10k connections", ("at_load", "samples", "delivery")),
     ("B5", "B5 refusal of a bad token", ("samples", "refusal")),
+    ("B8", "B8 last receiver, 2 instances over Redis", ("samples", "last_receiver")),
 ]
 
 

@@ -38,7 +38,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from bench import report
+from bench import multi, report
 from bench.procs import (
     NODE_MODULES,
     SERVE_MODULE,
@@ -71,7 +71,14 @@ PYTHON_PACKAGES = [
     "asyncpg",
     "orjson",
 ]
-NODE_PACKAGES = ["socket.io", "socket.io-client", "engine.io", "ws"]
+NODE_PACKAGES = [
+    "socket.io",
+    "socket.io-client",
+    "engine.io",
+    "ws",
+    "@socket.io/redis-adapter",
+    "redis",
+]
 
 
 @dataclass(frozen=True)
@@ -82,6 +89,8 @@ class Options:
     pin: bool = True
     # Where to create (and drop) B7's PostgreSQL database; None skips PostgreSQL.
     pg_admin: str | None = DEFAULT_PG_ADMIN
+    # B8's Redis (ours and the reference each on a channel of the run's own); None skips B8.
+    redis_url: str | None = multi.DEFAULT_REDIS
 
 
 def selected(only: tuple[str, ...]) -> list[Scenario]:
@@ -232,6 +241,18 @@ class Bench:
     ) -> dict[str, Any]:
         tag = f"{scenario.key}-{side}-{database}".lower()
         try:
+            if scenario.instances > 1:
+                async with multi.serving(self, scenario.key, side, world) as servers:
+                    run = Run(
+                        side,
+                        servers[0],
+                        world,
+                        self.sizes,
+                        self.loadgen_factory(tag),
+                        self.status,
+                        servers=tuple(servers),
+                    )
+                    return await scenario.run(run)
             async with self.serving(scenario.key, side, database, world) as server:
                 run = Run(side, server, world, self.sizes, self.loadgen_factory(tag), self.status)
                 return await scenario.run(run)
@@ -240,6 +261,8 @@ class Bench:
 
 
 def _sides(scenario: Scenario, options: Options) -> list[tuple[str, str]]:
+    if scenario.instances > 1 and (options.redis_url is None or options.pg_admin is None):
+        return []  # several instances need Redis, and ours PostgreSQL: left out, as B7's half
     ours = [d for d in scenario.databases if d != "postgres" or options.pg_admin is not None]
     reference = [("reference", "memory")] if scenario.reference else []
     return [("ours", d) for d in ours] + reference
@@ -278,6 +301,8 @@ async def run(options: Options, console: Console) -> dict[str, Any]:
         bench = Bench(options, pins, Path(tmp), logs, status)
         await bench.migrate(f"sqlite+aiosqlite:///{bench.template}")
         for scenario in scenarios:
+            if not _sides(scenario, options):
+                continue
             world = scenario.world(bench.sizes)
             results[scenario.key] = {}
             for side, database in _sides(scenario, options):

@@ -1,4 +1,4 @@
-"""The scenarios B1-B7, each run the same way on our server and on the Node reference.
+"""The scenarios B1-B8, each run the same way on our server and on the Node reference.
 
 A scenario gets a started server (its users, tokens and vaults already made, see ``world``)
 and starts the load generators it needs. Latencies are in milliseconds: an event's delivery is
@@ -45,6 +45,9 @@ class Sizes:
     b7_watchers: int = 100
     b7_creations: int = 1000
     b7_concurrency: int = 8
+    b8_clients: int = 1000
+    b8_creations: int = 200
+    b8_interval_ms: float = 100
     connect_concurrency: int = 100
     # Creations (or, in B3, a short fan-out) made and discarded before each measurement.
     warmup: int = 20
@@ -68,6 +71,9 @@ QUICK = replace(
     b6_vaults=2,
     b7_watchers=10,
     b7_creations=20,
+    b8_clients=20,
+    b8_creations=5,
+    b8_interval_ms=20,
     warmup=2,
 )
 
@@ -82,6 +88,8 @@ class Run:
     sizes: Sizes
     loadgen: Callable[[str], AbstractAsyncContextManager[Loadgen]]
     status: Callable[[str], None]
+    # Every server of the side when the scenario runs several (B8); ``server`` is the first.
+    servers: tuple[Server, ...] = ()
 
 
 async def connect(
@@ -382,6 +390,16 @@ async def b7(run: Run) -> dict[str, Any]:
     return out
 
 
+# -- B8: several instances -------------------------------------------------------------------------
+
+
+async def b8(run: Run) -> dict[str, Any]:
+    """Two servers over Redis, clients split across them, writes to one: bench/multi.py."""
+    from bench import multi  # which builds on this module
+
+    return await multi.b8(run)
+
+
 @dataclass(frozen=True)
 class Scenario:
     key: str
@@ -392,6 +410,8 @@ class Scenario:
     databases: tuple[str, ...] = ("sqlite",)
     # False for a scenario of ours alone (its targets are absolute): no Node side is run.
     reference: bool = True
+    # Servers per side; more than one share Redis (and, ours, a PostgreSQL database): multi.py.
+    instances: int = 1
 
 
 SCENARIOS = [
@@ -432,6 +452,14 @@ SCENARIOS = [
         lambda s: make_world("b7", 1, s.b7_watchers),
         b7,
         databases=("sqlite", "postgres"),
+    ),
+    Scenario(
+        "B8",
+        "two instances over Redis, 1,000 clients split across them, writes to one",
+        lambda s: make_world("b8", 1, s.b8_clients),
+        b8,
+        databases=("postgres",),
+        instances=2,
     ),
 ]
 

@@ -29,10 +29,15 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     pg = services.pg_available()
     if not pg and services.in_ci():
         pytest.fail("PostgreSQL is required under CI=true", pytrace=False)
+    redis = services.redis_available()
+    if not redis and services.in_ci():
+        pytest.fail("Redis is required under CI=true", pytrace=False)
     admin = f"postgresql://{services.PG_USER}@{services.PG_HOST}:{services.PG_PORT}/postgres"
     out = tmp_path_factory.mktemp("bench")
+    command = [sys.executable, "-m", "bench", "--quick", "--out", str(out)]
+    command += ["--pg", admin if pg else "", "--redis", services.REDIS_URL if redis else ""]
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--out", str(out), "--pg", admin if pg else ""],
+        command,
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -44,12 +49,14 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     document: dict[str, Any] = json.loads(path.read_text())
     document["_stdout"] = done.stdout
     document["_pg"] = pg
+    document["_cluster"] = pg and redis  # B8 runs only with both
     return document
 
 
 def test_every_scenario_ran_on_both_servers(run: dict[str, Any]) -> None:
     results = run["results"]
-    assert sorted(results) == ["B1", "B2", "B3", "B4", "B5", "B6", "B7"]
+    several = ["B8"] if run["_cluster"] else []
+    assert sorted(results) == ["B1", "B2", "B3", "B4", "B5", "B6", "B7", *several]
     for key, sides in results.items():
         assert sorted(sides) == ["ours", "reference"], key
         for side, outcome in sides.items():
@@ -96,3 +103,24 @@ def test_it_says_which_machine_it_ran_on(run: dict[str, Any]) -> None:
     assert machine["nproc"] >= 1
     assert machine["python_packages"]["python-socketio"]
     assert machine["node_packages"]["socket.io"]
+
+
+def test_two_instances_over_redis_each_got_every_event_and_decoded_it_once(
+    run: dict[str, Any],
+) -> None:
+    """B8: half the clients on each of two servers, the writes to the first; every client got
+    every event, and each of our instances decoded each Redis message once, not per socket."""
+    if not run["_cluster"]:
+        services.missing("PostgreSQL and Redis")
+    b8 = run["results"]["B8"]
+    for side in ("ours", "reference"):
+        assert (b8[side]["clients"], b8[side]["events"]) == (QUICK.b8_clients, QUICK.b8_creations)
+        assert b8[side]["last_receiver"]["n"] == QUICK.b8_creations
+        shares = [one["clients"] for one in b8[side]["instances"]]
+        assert shares == [QUICK.b8_clients // 2] * 2
+    for one in b8["ours"]["instances"]:
+        assert one["redis_decoded"] == QUICK.b8_creations, one
+        assert one["deliveries_direct"] + one["deliveries_queued"] == one["clients"] * (
+            QUICK.b8_creations
+        )
+    assert b8["ours"]["decoded_per_event"] == 1

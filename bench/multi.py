@@ -29,7 +29,15 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from bench.procs import BenchError, Server, cpu_seconds, free_port, our_server, reference_server
+from bench.procs import (
+    BenchError,
+    Server,
+    cpu_seconds,
+    free_port,
+    our_server,
+    reference_server,
+    waited_seconds,
+)
 from bench.report import summarize
 from bench.scenarios import Run, _complete, connect
 from bench.world import World, seed_database
@@ -146,6 +154,7 @@ async def b8(run: Run) -> dict[str, Any]:
                 await gen.call("reset")
         before = [await counters(s) for s in servers] if run.side == "ours" else []
         cpu0 = [cpu_seconds(s.pid) for s in servers]
+        waited0 = [waited_seconds(s.pid) for s in servers]
         run.status(f"{count:,} REST creations to one server")
         made = await gens[0].call("create", within=600, count=count, intervalMs=interval, **create)
         if made["failed"]:
@@ -154,9 +163,10 @@ async def b8(run: Run) -> dict[str, Any]:
         for gen in gens:
             await gen.call("wait", expected=count, timeoutMs=30_000)
         cpu1 = [cpu_seconds(s.pid) for s in servers]
+        waited = [waited_seconds(s.pid) - w for s, w in zip(servers, waited0, strict=True)]
         after = [await counters(s) for s in servers] if run.side == "ours" else []
         stats = [await gen.call("stats", within=120) for gen in gens]
-    return _figures(run, count, made, stats, cpu1, cpu0, before, after)
+    return _figures(run, count, made, stats, cpu1, cpu0, waited, before, after)
 
 
 def _figures(
@@ -166,6 +176,7 @@ def _figures(
     stats: list[dict[str, Any]],
     cpu1: list[float],
     cpu0: list[float],
+    waited: list[float],
     before: list[dict[str, float]],
     after: list[dict[str, float]],
 ) -> dict[str, Any]:
@@ -192,6 +203,8 @@ def _figures(
             "clients": len(st["clients"]),
             "cpu_s": cpu1[i] - cpu0[i],
             "cpu": (cpu1[i] - cpu0[i]) / made["seconds"],
+            # runnable but waiting for a core, over the creations: others' load, on a shared core
+            "waited_for_cpu_s": waited[i],
             "last_receiver": summarize([row[4] - row[2] for row in st["events"]]),
             "log": str(server.log),
         }
@@ -220,6 +233,7 @@ def _figures(
         "delivery": summarize(delivery),
         "last_receiver": summarize(last_receiver),
         "rest_to_last": summarize(rest_to_last),
+        "rest": summarize([c[2] - c[1] for c in stats[0]["calls"]]),
         "instances": instances,
         "samples": {"last_receiver": last_receiver, "rest_to_last": rest_to_last},
     }

@@ -19,6 +19,7 @@ its number of sockets) and how many deliveries it wrote.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import uuid
@@ -95,7 +96,7 @@ async def serving(bench: Bench, key: str, side: str, world: World) -> AsyncItera
         bench.status("starting")
         for server in servers:
             stack.push_async_callback(server.stop)
-            await server.start()
+        await asyncio.gather(*(server.start() for server in servers))
         if side != "ours":
             seed = world.reference_seed()
             async with httpx.AsyncClient(timeout=120) as http:

@@ -19,7 +19,7 @@ from tests import services
 
 ROOT = Path(__file__).resolve().parents[2]
 
-pytestmark = [pytest.mark.node, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.node, pytest.mark.timeout(330)]
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=200,
+        timeout=290,
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr

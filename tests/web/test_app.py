@@ -127,9 +127,9 @@ async def test_three_people_use_the_app_together(browser, server: LiveServer):
     await viewer.page.get_by_label("Filter by tag").select_option("ml")
     await expect(viewer.titles()).to_have_text(["Attention Is All You Need"])
     await viewer.page.get_by_label("Filter by tag").select_option("")
-    await viewer.page.get_by_label("Search titles").fill("designing")
+    await viewer.page.get_by_label("Search sources").fill("designing")
     await expect(viewer.titles()).to_have_text(["Designing Data-Intensive Applications (2017)"])
-    await viewer.page.get_by_label("Search titles").fill("")
+    await viewer.page.get_by_label("Search sources").fill("")
     await expect(viewer.titles()).to_have_count(3)
 
     for who, screen in ((owner, "owner"), (contributor, "contributor"), (viewer, "viewer")):

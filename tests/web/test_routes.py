@@ -70,11 +70,18 @@ async def test_the_app_and_its_modules_are_served(client: httpx.AsyncClient):
         ("main.js", "text/javascript"),
         ("views.js", "text/javascript"),
         ("follow.js", "text/javascript"),
+        ("invites.js", "text/javascript"),
+        ("transfer.js", "text/javascript"),
         ("app.css", "text/css"),
     ):
         response = await client.get(f"/app/{name}")
         assert response.status_code == 200, name
         assert response.headers["content-type"].startswith(kind)
+    # An invite link (`/invite#token=...`) opens the app, which reads the fragment.
+    invite = await client.get("/invite")
+    assert invite.status_code == 200
+    assert invite.text == page.text
+    assert "script-src 'self'" in invite.headers["content-security-policy"]
     for path in ("/app/index.html", "/app/..%2Froutes.py", "/vendor/preact.js"):
         response = await client.get(path)
         assert response.status_code == 404, path

@@ -31,6 +31,8 @@ APP_FILES = {
     "main.js": "text/javascript",
     "views.js": "text/javascript",
     "follow.js": "text/javascript",
+    "invites.js": "text/javascript",
+    "transfer.js": "text/javascript",
     "app.css": "text/css",
 }
 NO_CACHE = {"Cache-Control": "no-cache"}
@@ -70,6 +72,13 @@ def enable_demo(app: FastAPI, logins: list[dict[str, str]]) -> None:
 @router.get("/")
 async def app_page() -> FileResponse:
     return FileResponse(APP / "index.html", media_type="text/html", headers=NO_CACHE)
+
+
+@router.get("/invite")
+async def invite_page() -> FileResponse:
+    """Where an invite link lands (``/invite#token=...``): the app, which reads the token
+    from the fragment, shows the preview and accepts once the person is signed in."""
+    return await app_page()
 
 
 @router.get("/app/{name}")

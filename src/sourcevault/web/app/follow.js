@@ -37,10 +37,14 @@ export class ApiError extends Error {
 /** The socket dropped (or never answered): the next connect will redo what was cut short. */
 export class Dropped extends Error {}
 
-/** One REST call with the session cookie; an error answer becomes an ApiError. */
+/** One REST call with the session cookie (a JSON body, or a file as it is); an error answer
+ * becomes an ApiError. */
 export async function api(method, path, body) {
   const init = { method, credentials: "same-origin", headers: {} };
-  if (body !== undefined) {
+  if (body instanceof Blob || body instanceof ArrayBuffer) {
+    init.headers["Content-Type"] = "application/octet-stream"; // a file, sent as it is
+    init.body = body;
+  } else if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }

@@ -7,10 +7,13 @@
 import { html, render } from "/vendor/preact-htm.js";
 import { Follower, api, sourcePath, vaultPath } from "/app/follow.js";
 import { App } from "/app/views.js";
+import { inviteToken, previewInvite } from "/app/invites.js";
 
 const ACTIVITY_PAGE = 50;
 const FLASH_MS = 4000;
 const TOMBSTONE_MS = 8000;
+const SEARCH_WAIT_MS = 250; // typing pauses this long before a search is sent
+const SEARCH_LIMIT = 100;
 const ENDED = {
   expired: "Your session has expired. Please sign in again.",
   logged_out: "You were signed out (from another window or device). Please sign in again.",
@@ -33,6 +36,8 @@ export const store = {
   flashes: new Map(), // source id -> "edited by Carl Contributor"
   tombstones: [], // {key, title, by}
   filter: { tag: "", query: "" },
+  search: null, // the open full-text search: {q, tag, results, more, loading, error}
+  invite: null, // the invite link the page was opened with: {token, preview | error, gone}
   shown: 100,
   announce: "",
   error: "", // the open vault's last refused action
@@ -128,6 +133,7 @@ function onEvent(vault, event, live) {
   const kind = event.type;
   const mine = event.actor && store.user && event.actor.userId === store.user.id;
   if (kind.startsWith("member:")) follower.run(loadMembers);
+  searchTouched(event);
   if (!kind.startsWith("source:")) {
     if (live && !mine) say(describe(event));
     return;
@@ -184,6 +190,80 @@ export function describe(event) {
   }
 }
 
+// -- full-text search ------------------------------------------------------------------------
+// A query with words is answered by the server (GET .../sources?q=&tag=, ranked); one
+// without words (blank, punctuation) is no search, and the tag filter works on the loaded
+// sources. While a search is open, any change to the vault's sources asks the server again
+// (once the changes pause), so what matches is judged by the same rules as the first answer
+// (word folding, prefixes, phrases) and ranked the same way; a deleted result goes at once.
+let searchTimer = null;
+let searchRound = 0;
+
+function searchWords() {
+  const q = store.filter.query.trim();
+  return /[\p{L}\p{N}]/u.test(q) ? q : "";
+}
+
+function scheduleSearch(wait = SEARCH_WAIT_MS) {
+  clearTimeout(searchTimer);
+  const q = searchWords();
+  if (!q || !store.vault) {
+    searchRound += 1; // an answer still on its way is for a search no longer open
+    store.search = null;
+    return;
+  }
+  const tag = store.filter.tag;
+  if (!store.search || store.search.q !== q || store.search.tag !== tag) {
+    store.search = { q, tag, results: [], more: false, loading: true, error: "" };
+  } else {
+    store.search.loading = true;
+  }
+  searchTimer = setTimeout(() => runSearch(store.vault, q, tag), wait);
+}
+
+async function runSearch(vault, q, tag) {
+  const round = ++searchRound;
+  const params = new URLSearchParams({ q, limit: String(SEARCH_LIMIT) });
+  if (tag) params.append("tag", tag);
+  let page = null;
+  let error = "";
+  try {
+    page = await api("GET", `${vaultPath(vault.id)}/sources?${params}`);
+  } catch (err) {
+    error = err.message;
+  }
+  if (round !== searchRound || store.vault !== vault || !store.search) return;
+  store.search = {
+    q, tag, loading: false, error,
+    results: page ? page.sources : store.search.results,
+    more: page ? Boolean(page.nextCursor) : store.search.more,
+  };
+  bump();
+}
+
+function searchTouched(event) {
+  if (!store.search) return;
+  if (event.type === "source:deleted") {
+    store.search.results = store.search.results.filter((r) => r.id !== event.source.id);
+  }
+  if (event.type.startsWith("source:") || event.type === "sources:imported") scheduleSearch(100);
+}
+
+// -- invite links -----------------------------------------------------------------------------
+async function readInvite() {
+  const token = inviteToken();
+  if (token === null) return;
+  store.invite = { token };
+  bump();
+  store.invite = { token, ...(await previewInvite(token)) };
+  bump();
+}
+
+function dropInvite(hash = "#/") {
+  store.invite = null;
+  history.replaceState(null, "", `/${hash}`); // the token leaves the address bar
+}
+
 // -- session -------------------------------------------------------------------------------
 async function boot() {
   // Opening and closing vaults queue behind the follower's other steps, so no event is
@@ -197,6 +277,7 @@ async function boot() {
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible" && store.user) follower.run(refreshVaults);
   });
+  readInvite();
   api("GET", "/realtime-test/demo-logins").then((body) => {
     store.demo = body.logins;
     bump();
@@ -233,6 +314,7 @@ async function route() {
 
 function leaveView() {
   store.vault = null;
+  store.search = null;
   store.edits.clear();
   store.flashes.clear();
   store.tombstones = [];
@@ -285,6 +367,7 @@ async function openVault(id) {
   }
   store.loading = id;
   store.filter = { tag: "", query: "" };
+  store.search = null;
   store.shown = 100;
   store.notice = null;
   bump();
@@ -410,6 +493,21 @@ export const actions = {
   setFilter(change) {
     store.filter = { ...store.filter, ...change };
     store.shown = 100;
+    scheduleSearch();
+    bump();
+  },
+  /** Join the vault of the invite link the page was opened with, and open it. */
+  async acceptInvite(token) {
+    const { vault } = await api("POST", "/api/invites/accept", { token });
+    dropInvite(`#/vault/${encodeURIComponent(vault.id)}`);
+    follower.run(async () => {
+      await refreshVaults();
+      await route();
+    });
+    bump();
+  },
+  dropInvite() {
+    dropInvite();
     bump();
   },
   showMore() {
@@ -446,9 +544,9 @@ export const actions = {
       store.edits.delete(id);
     } catch (err) {
       if (err.code === "CONFLICT" && err.details && err.details.source) {
-        draft.conflict = { deleted: false, theirs: err.details.source, by: "someone else" };
+        draft.conflict = { deleted: false, theirs: err.details.source, by: "Someone else" };
       } else if (err.code === "NOT_FOUND") {
-        draft.conflict = { deleted: true, theirs: null, by: "someone else" };
+        draft.conflict = { deleted: true, theirs: null, by: "Someone else" };
       } else {
         draft.error = err.message;
       }

@@ -6,6 +6,8 @@
 
 import { html, useEffect, useRef, useState } from "/vendor/preact-htm.js";
 import { newestFirst } from "/app/follow.js";
+import { InviteNote, InviteScreen, InvitesPanel } from "/app/invites.js";
+import { Transfer } from "/app/transfer.js";
 
 const ROLES = ["owner", "contributor", "viewer"];
 
@@ -18,6 +20,7 @@ export function App({ s, a }) {
   let screen;
   if (!s.checked) screen = html`<p class="booting">Loading sourcevault…</p>`;
   else if (!s.user) screen = html`<${SignIn} s=${s} a=${a} />`;
+  else if (s.invite) screen = html`<${InviteScreen} s=${s} a=${a} />`;
   else if (s.vault) screen = html`<${VaultView} s=${s} a=${a} v=${s.vault} />`;
   else if (s.loading) screen = html`<p class="panel" role="status">Opening the vault…</p>`;
   else screen = html`<${VaultList} s=${s} a=${a} />`;
@@ -64,6 +67,7 @@ function SignIn({ s, a }) {
     <section class="panel narrow signin">
       <h1>${mode === "in" ? "Sign in" : "Create an account"}</h1>
       ${s.ended && html`<p class="ended" role="alert">${s.ended}</p>`}
+      ${s.invite && html`<${InviteNote} invite=${s.invite} />`}
       <form onSubmit=${submit} id="signin-form">
         ${mode === "up" && html`
           <label>Name <input name="name" autocomplete="name" required maxlength="100" /></label>`}
@@ -207,6 +211,8 @@ function VaultView({ s, a, v }) {
         </section>
         <aside class="side">
           <${Members} s=${s} a=${a} v=${v} />
+          ${v.role === "owner" && html`<${InvitesPanel} v=${v} />`}
+          <${Transfer} v=${v} canWrite=${canWrite} />
           <${Activity} s=${s} a=${a} />
         </aside>
       </div>
@@ -240,16 +246,20 @@ function AddSource({ a }) {
 function SourceList({ s, a, v, canWrite }) {
   const all = [...v.sources.values()].sort(newestFirst);
   const tags = [...new Set(all.flatMap((src) => src.tags))].sort();
-  const query = s.filter.query.trim().toLowerCase();
-  const shown = all.filter((src) =>
-    (!s.filter.tag || src.tags.includes(s.filter.tag)) &&
-    (!query || src.title.toLowerCase().includes(query)));
+  const search = s.search;
+  const shown = search ? searchResults(search, v) : all.filter((src) => !s.filter.tag || src.tags.includes(s.filter.tag));
   const page = shown.slice(0, s.shown);
+  let count = shown.length === all.length ? `${all.length} sources` : `${shown.length} of ${all.length} sources`;
+  if (search) {
+    count = search.loading && search.results.length === 0 ? "Searching…"
+      : `${search.more ? "the best " : ""}${shown.length} match${shown.length === 1 ? "" : "es"}, best first`;
+  }
   return html`
     <div class="filters">
       <div class="field">
-        <label for="search-titles">Search titles</label>
-        <input id="search-titles" type="search" value=${s.filter.query} onInput=${(e) => a.setFilter({ query: e.currentTarget.value })} />
+        <label for="search-sources">Search sources</label>
+        <input id="search-sources" type="search" value=${s.filter.query} placeholder="words in titles, notes, links, tags"
+          onInput=${(e) => a.setFilter({ query: e.currentTarget.value })} />
       </div>
       <div class="field">
         <label for="tag-filter">Filter by tag</label>
@@ -258,20 +268,29 @@ function SourceList({ s, a, v, canWrite }) {
           ${tags.map((t) => html`<option key=${t} value=${t}>${t}</option>`)}
         </select>
       </div>
-      <span class="muted count">${shown.length === all.length ? `${all.length} sources` : `${shown.length} of ${all.length} sources`}</span>
+      <span class="muted count" role="status">${count}</span>
     </div>
+    ${search && search.error && html`<p class="error" role="alert">${search.error}</p>`}
     ${s.tombstones.length > 0 && html`
       <ul class="tombstones">${s.tombstones.map((t) => html`
         <li key=${t.key} class="tombstone">“${t.title}” was deleted by ${t.by}</li>`)}
       </ul>`}
-    <ul class="sources">
+    <ul class=${search ? "sources results" : "sources"}>
       ${page.map((src) => html`<${SourceRow} key=${src.id} src=${src} s=${s} a=${a} canWrite=${canWrite} />`)}
     </ul>
     ${all.length === 0 && html`<p class="muted empty">No sources yet.</p>`}
-    ${all.length > 0 && shown.length === 0 && html`<p class="muted empty">No source matches.</p>`}
+    ${all.length > 0 && shown.length === 0 && !(search && search.loading) && html`<p class="muted empty">No source matches.</p>`}
     ${shown.length > page.length && html`
       <button type="button" class="more" onClick=${a.showMore}>Show more (${shown.length - page.length} left)</button>`}
   `;
+}
+
+/** The server's ranked answer, each source as the vault holds it now (its latest version);
+ * one the vault no longer holds is gone. */
+function searchResults(search, v) {
+  return search.results
+    .map((r) => (v.loaded ? v.sources.get(r.id) : v.sources.get(r.id) || r))
+    .filter(Boolean);
 }
 
 function SourceRow({ src, s, a, canWrite }) {

@@ -144,8 +144,7 @@ async def test_message_polling_sends_and_receives_a_payload_containing_one_plain
 ) -> None:
     await connect_main(polling)
     assert (await polling.post(HELLO)).status_code == 200
-    polled = await polling.get()
-    assert (polled.status_code, polled.text) == (200, HELLO_BACK)
+    assert await polling.payload() == HELLO_BACK
 
 
 async def test_message_polling_sends_and_receives_a_payload_containing_several_plain_text_packets(
@@ -155,9 +154,7 @@ async def test_message_polling_sends_and_receives_a_payload_containing_several_p
     texts = ["test1", "test2", "test3"]
     pushed = await polling.post(SEPARATOR.join(f'42["message","{t}"]' for t in texts))
     assert pushed.status_code == 200
-    polled = await polling.get()
-    assert polled.status_code == 200
-    assert polled.text == SEPARATOR.join(f'42["message-back","{t}"]' for t in texts)
+    assert await polling.payload() == SEPARATOR.join(f'42["message-back","{t}"]' for t in texts)
 
 
 async def test_message_polling_sends_and_receives_a_payload_of_plain_text_and_binary_packets(
@@ -169,9 +166,7 @@ async def test_message_polling_sends_and_receives_a_payload_of_plain_text_and_bi
         '451-["message",{"_placeholder":true,"num":0}]' + SEPARATOR + "bAQIDBA=="
     )
     assert pushed.status_code == 200
-    polled = await polling.get()
-    assert polled.status_code == 200
-    assert polled.text == (
+    assert await polling.payload() == (
         '451-["message-back",{"_placeholder":true,"num":0}]' + SEPARATOR + "bAQIDBA=="
     )
 

@@ -42,7 +42,8 @@ lint: install ## ruff (lint and format) and mypy
 
 # Run a second time against python-socketio, python-engineio, uvicorn and SQLAlchemy's aiosqlite
 # dialect as they ship (README, "Two transports").
-STOCK_SUITES ?= tests/realtime tests/audit tests/test_sqlite_locks.py tests/multi/test_across_instances.py
+STOCK_SUITES ?= tests/realtime tests/audit tests/test_sqlite_locks.py tests/multi/test_across_instances.py \
+	tests/conformance
 # The tests of a fast-path-only behaviour ran in the first pass; here they are left out rather
 # than shown as skipped.
 STOCK_TEST = SOURCEVAULT_TRANSPORT=stock SOURCEVAULT_SQLITE_ADAPTER=stock $(BIN)/pytest $(PYTEST_ARGS) \

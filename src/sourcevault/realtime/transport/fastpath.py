@@ -358,7 +358,12 @@ class FastWebSocket(WebSocket):  # type: ignore[misc]
                 if data is None or len(data) > limit:
                     break
                 try:
-                    await sock.receive(eio_packet.Packet(encoded_packet=data))
+                    pkt = eio_packet.Packet(encoded_packet=data)
+                except Exception:  # not an Engine.IO packet: the session ends, as in stock
+                    server.logger.info("%s: undecodable packet, closing", sock.sid)
+                    break
+                try:
+                    await sock.receive(pkt)
                 except engineio.exceptions.UnknownPacketError:
                     pass
                 except engineio.exceptions.SocketIsClosedError:

@@ -70,6 +70,7 @@ async def test_the_app_and_its_modules_are_served(client: httpx.AsyncClient):
         ("main.js", "text/javascript"),
         ("views.js", "text/javascript"),
         ("follow.js", "text/javascript"),
+        ("presence.js", "text/javascript"),
         ("app.css", "text/css"),
     ):
         response = await client.get(f"/app/{name}")

@@ -31,6 +31,7 @@ APP_FILES = {
     "main.js": "text/javascript",
     "views.js": "text/javascript",
     "follow.js": "text/javascript",
+    "presence.js": "text/javascript",
     "app.css": "text/css",
 }
 NO_CACHE = {"Cache-Control": "no-cache"}

@@ -6,6 +6,7 @@
 
 import { html, useEffect, useRef, useState } from "/vendor/preact-htm.js";
 import { newestFirst } from "/app/follow.js";
+import { Here } from "/app/presence.js";
 
 const ROLES = ["owner", "contributor", "viewer"];
 
@@ -206,6 +207,7 @@ function VaultView({ s, a, v }) {
           <${SourceList} s=${s} a=${a} v=${v} canWrite=${canWrite} />
         </section>
         <aside class="side">
+          <${Here} s=${s} v=${v} />
           <${Members} s=${s} a=${a} v=${v} />
           <${Activity} s=${s} a=${a} />
         </aside>

@@ -130,6 +130,10 @@ METRICS = [
     _m("B7", "REST creations/s, SQLite", "req/s", "sqlite.per_s", HIGH, ref="memory.per_s"),
     _m("B7", "REST creations/s, PostgreSQL", "req/s", "postgres.per_s", HIGH, ref="memory.per_s"),
     _m("B7", "complete", "", "complete", HIGH),
+    _m("P1", "B1 delivery p99 without churn", "ms", "alone.delivery.p99", LOW),
+    _m("P1", "B1 delivery p99 with presence churn", "ms", "churned.delivery.p99", LOW),
+    _m("P1", "p99 with churn / without", "x", "p99_ratio", LOW, op="<=", limit=1.1),
+    _m("P1", "complete", "", "complete", HIGH),
 ]
 
 

@@ -15,15 +15,16 @@ Two stores behind one interface:
   Lua scripts so each answer is atomic. Each instance renews a liveness key that expires
   after ``presence_ttl`` seconds and, every third of it, looks for instances whose key has
   expired (killed, frozen) and sweeps their fields, announcing ``presence:left`` for each user
-  present nowhere else; a script returns a user to one sweeper only. An instance that finds its
-  own key expired (it froze, or Redis lost its data) adds its users back.
+  present nowhere else; a script returns a user to one sweeper only. An instance whose own key
+  had expired (it froze, or Redis lost its data), or whose store calls failed, reconciles at
+  its next renewal: the store then holds exactly its users, and the differences are announced.
 
 Presence is ephemeral: it is not in the event log and never in a join's catch-up. A revoked
 user's sockets, and those of every member of a deleted vault, leave through the transport's
 notice listener (``Transport.on_notice``); an expired or logged-out session's sockets are
 disconnected, which is a leave too. A role change reaches the entries through the same
 listener. A failing Redis never fails a join: presence then shows this instance's users, and
-catches up once Redis answers.
+is reconciled once Redis answers.
 """
 
 from __future__ import annotations
@@ -96,6 +97,9 @@ class Presence:
         self._joined: dict[str, dict[str, str]] = {}  # sid: {vault: user}
         self._locks: dict[tuple[str, str], tuple[asyncio.Lock, list[int]]] = {}
         self.closed = False
+        # A store call failed: the store may hold too much or too little of this instance's
+        # users until ``reconcile`` has run.
+        self.unsure = False
         store.bind(self)
 
     async def start(self) -> None:
@@ -170,6 +174,27 @@ class Presence:
     async def announce(self, event: str, vault_id: str, entry: Entry) -> None:
         await self._announce(event, vault_id, entry)
 
+    async def reconcile(self, stored: Iterable[tuple[str, str]]) -> None:
+        """Make the store hold exactly this instance's users, after it failed or lost them:
+        ``stored`` is the (vault, user) pairs it holds for this instance. Each change is
+        announced as usual; a store error propagates, and leaves ``unsure`` set."""
+        self.unsure = False
+        try:
+            for key in stored:
+                async with self._serial(key):
+                    if key not in self._sockets:
+                        gone = await self.store.remove(*key)
+                        if gone is not None:
+                            await self._announce(PRESENCE_LEFT, key[0], gone)
+            for key in list(self._entries):
+                async with self._serial(key):
+                    entry = self._entries.get(key)
+                    if entry is not None and await self.store.add(key[0], entry):
+                        await self._announce(PRESENCE_JOINED, key[0], entry)
+        except BaseException:
+            self.unsure = True
+            raise
+
     # -- inside ------------------------------------------------------------------------------
 
     async def _left(self, sid: str, vault_id: str, user_id: str) -> None:
@@ -214,6 +239,7 @@ class Presence:
             return await call
         except Exception as exc:
             log.warning("presence store failed (%s: %s)", type(exc).__name__, exc)
+            self.unsure = True
             return fallback
 
 
@@ -395,7 +421,7 @@ class RedisStore:
     # -- liveness ----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        await self._beat()
+        await self.beat()
         self._beating = asyncio.ensure_future(self._beat_forever())
 
     async def aclose(self) -> None:
@@ -413,23 +439,26 @@ class RedisStore:
         while True:
             await asyncio.sleep(self.ttl / 3)
             try:
-                await self._beat()
+                await self.beat()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.warning("presence heartbeat failed (%s: %s)", type(exc).__name__, exc)
 
-    async def _beat(self) -> None:
+    async def beat(self) -> None:
         """Renew this instance's key, add its users back if the key had expired, and sweep
         the instances whose key has."""
         previous = await self.redis.set(
             self._alive(self.instance), "1", px=int(self.ttl * 1000), get=True
         )
         await self.redis.sadd(self._instances, self.instance)
+        assert self._presence is not None
         if previous is None and self._was_alive:
             log.warning("this instance's presence had expired; adding its users back")
-            await self._restore()
+            self._presence.unsure = True
         self._was_alive = True
+        if self._presence.unsure:
+            await self._presence.reconcile(await self._own())
         members = await self.redis.smembers(self._instances)
         instances = [_str(i) for i in members if _str(i) != self.instance]
         if not instances:
@@ -439,11 +468,16 @@ class RedisStore:
             if key is None:
                 await self._sweep_instance(instance)
 
-    async def _restore(self) -> None:
-        assert self._presence is not None
-        for vault_id, entry in self._presence.local_entries():
-            if await self.add(vault_id, entry):
-                await self._presence.announce(PRESENCE_JOINED, vault_id, entry)
+    async def _own(self) -> Iterable[tuple[str, str]]:
+        """The (vault, user) pairs the store holds for this instance."""
+        pairs = []
+        for member in await self.redis.smembers(self._vaults_of(self.instance)):
+            vault_id = _str(member)
+            for name in await self.redis.hkeys(self._vault(vault_id)):
+                user_id, _, instance = _str(name).rpartition("|")
+                if instance == self.instance:
+                    pairs.append((vault_id, user_id))
+        return pairs
 
     async def _sweep_instance(self, instance: str) -> None:
         """Take a stopped instance's users out of every vault it had them in."""

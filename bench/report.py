@@ -135,6 +135,10 @@ METRICS = [
     _m("B8", "delivered events/s", "msg/s", "delivered_per_s", HIGH, op="x>=", limit=1.0),
     _m("B8", "Redis messages decoded per event, per instance", "msg", "decoded_per_event", LOW),
     _m("B8", "complete", "", "complete", HIGH),
+    _m("P1", "B1 delivery p99 without churn", "ms", "alone.delivery.p99", LOW),
+    _m("P1", "B1 delivery p99 with presence churn", "ms", "churned.delivery.p99", LOW),
+    _m("P1", "p99 with churn / without", "x", "p99_ratio", LOW, op="<=", limit=1.1),
+    _m("P1", "complete", "", "complete", HIGH),
 ]
 
 

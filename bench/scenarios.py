@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from bench import presence
 from bench.procs import BenchError, Loadgen, Server, cpu_seconds, rss_bytes
 from bench.report import summarize
 from bench.world import BenchVault, World, make_world
@@ -460,6 +461,13 @@ SCENARIOS = [
         b8,
         databases=("postgres",),
         instances=2,
+    ),
+    Scenario(
+        "P1",
+        "B1 with presence churn: 1,000 joins and leaves by other members meanwhile",
+        lambda s: presence.world(s),
+        lambda run: presence.p1(run),
+        reference=False,
     ),
 ]
 

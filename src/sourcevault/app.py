@@ -105,7 +105,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await realtime.transport.start()
+        await realtime.start()
         ctx.start()
         if metrics is not None:
             await metrics.start()

@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     socket_max_per_user: int = Field(default=50, ge=1)
     socket_max_per_address: int = Field(default=200, ge=1)
 
+    # Presence across instances (realtime/presence.py): an instance that stops renewing its
+    # presence for this many seconds (killed, frozen) has its users' presence swept away by
+    # the others, which renew theirs and look for such instances every third of it.
+    presence_ttl: float = Field(default=15.0, ge=0.3, le=60.0)
+
     # ``stock`` runs python-socketio, python-engineio and uvicorn as they ship, and SQLAlchemy's
     # own aiosqlite adapter: none of the transport package's reaches (realtime/transport/).
     transport: Literal["fast", "stock"] = "fast"

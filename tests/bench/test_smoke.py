@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from bench.scenarios import QUICK
+from bench.presence import CHURN_QUICK
+from bench.scenarios import QUICK, SCENARIOS
 from tests import services
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,14 +55,17 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def test_every_scenario_ran_on_both_servers(run: dict[str, Any]) -> None:
+    """Both servers, but for the scenarios of ours alone (``reference=False``)."""
     results = run["results"]
-    several = ["B8"] if run["_cluster"] else []
-    assert sorted(results) == ["B1", "B2", "B3", "B4", "B5", "B6", "B7", *several]
-    for key, sides in results.items():
-        assert sorted(sides) == ["ours", "reference"], key
+    ran = [s for s in SCENARIOS if s.key != "B8" or run["_cluster"]]  # B8 needs both
+    assert sorted(results) == sorted(s.key for s in ran)
+    for scenario in ran:
+        sides = results[scenario.key]
+        expected = ["ours", "reference"] if scenario.reference else ["ours"]
+        assert sorted(sides) == expected, scenario.key
         for side, outcome in sides.items():
-            assert "error" not in outcome, (key, side, outcome.get("error"))
-            assert outcome["complete"] is True, (key, side)
+            assert "error" not in outcome, (scenario.key, side, outcome.get("error"))
+            assert outcome["complete"] is True, (scenario.key, side)
     assert "sourcevault beside Node socket.io" in run["_stdout"]
     assert {row["scenario"] for row in run["table"]} == set(results)
 
@@ -124,3 +128,10 @@ def test_two_instances_over_redis_each_got_every_event_and_decoded_it_once(
             QUICK.b8_creations
         )
     assert b8["ours"]["decoded_per_event"] == 1
+
+
+def test_presence_churn_ran_beside_b1(run: dict[str, Any]) -> None:
+    p1 = run["results"]["P1"]["ours"]
+    assert p1["joins"] == CHURN_QUICK
+    for part in ("alone", "churned"):
+        assert p1[part]["delivery"]["n"] == QUICK.b1_clients * QUICK.b1_creations

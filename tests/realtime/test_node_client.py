@@ -103,6 +103,14 @@ async def test_a_node_client_connects_by_cookie_joins_and_receives_the_event(
         "seq": 2,
         "missed": [],
         "hasMore": False,
+        "presence": [
+            {
+                "userId": team.viewer.id,
+                "userName": "Vera Viewer",
+                "role": "viewer",
+                "since": ack["ack"]["presence"][0]["since"],
+            }
+        ],
     }
     await node.next("ready")
     created = await factories.source(team.owner, team.vault_id, url="https://example.org/x")

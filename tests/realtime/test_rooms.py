@@ -21,6 +21,14 @@ async def test_join_acks_with_role_and_seq_and_confirms_with_vault_joined(
         "seq": 2,
         "missed": [],
         "hasMore": False,
+        "presence": [
+            {
+                "userId": team.contributor.id,
+                "userName": "Carl Contributor",
+                "role": "contributor",
+                "since": ack["presence"][0]["since"],
+            }
+        ],
     }
     joined = await sock.wait_for("vault:joined")
     assert joined == {"vaultId": team.vault_id, "role": "contributor"}

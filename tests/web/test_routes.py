@@ -72,6 +72,7 @@ async def test_the_app_and_its_modules_are_served(client: httpx.AsyncClient):
         ("follow.js", "text/javascript"),
         ("invites.js", "text/javascript"),
         ("transfer.js", "text/javascript"),
+        ("presence.js", "text/javascript"),
         ("app.css", "text/css"),
     ):
         response = await client.get(f"/app/{name}")

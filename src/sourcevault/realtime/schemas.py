@@ -6,8 +6,9 @@ from typing import Annotated
 
 from pydantic import Field, StrictInt, StringConstraints
 
-from sourcevault.schema import InputModel
+from sourcevault.schema import InputModel, Timestamp, WireModel
 from sourcevault.sources.schemas import SourceCreate, SourceUpdate
+from sourcevault.vaults.roles import Role
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
@@ -35,3 +36,16 @@ class SourceUpdateIn(SourceUpdate):
 
 class SourceDeleteIn(InputModel):
     source_id: Id
+
+
+class PresenceOut(WireModel):
+    """A user with at least one socket in the vault's room, since their first joined."""
+
+    user_id: str
+    user_name: str
+    role: Role
+    since: Timestamp
+
+
+class PresenceList(WireModel):
+    presence: list[PresenceOut]

@@ -36,6 +36,7 @@ from sourcevault.errors import (
 )
 from sourcevault.events import session_room, user_room, vault_room
 from sourcevault.realtime.caps import ConnectionCaps
+from sourcevault.realtime.presence import LocalStore, Presence, RedisStore, Store
 from sourcevault.realtime.schemas import (
     JoinIn,
     LeaveIn,
@@ -125,7 +126,22 @@ class Realtime:
         self.conns: dict[str, Conn] = {}
         self.caps = ConnectionCaps(settings.socket_max_per_user, settings.socket_max_per_address)
         self._expiry = _Deadlines(self._expire)
+        store: Store = LocalStore()
+        if settings.redis_url is not None:
+            store = RedisStore(
+                settings.redis_url.get_secret_value(), settings.redis_channel, settings.presence_ttl
+            )
+        self.presence = Presence(store, self._emit_to_room)
+        self.transport.on_notice(self.presence.on_notice)
         self._register()
+
+    async def start(self) -> None:
+        """Subscribe to Redis (when set) and start presence, before the first request."""
+        await self.transport.start()
+        await self.presence.start()
+
+    async def _emit_to_room(self, event: str, data: dict[str, str], room: str) -> None:
+        await self.sio.emit(event, data, room=room)
 
     # -- connection ----------------------------------------------------------------------------
 
@@ -174,6 +190,7 @@ class Realtime:
         if conn is not None:
             self.caps.release(conn.principal.user_id, conn.address)
             self._unwatch_expiry(conn.principal.session_id)
+        await self.presence.disconnected(sid)
 
     def _watch_expiry(self, principal: Principal) -> None:
         """Each session with sockets here is expired the moment it ends (``_Deadlines``)."""
@@ -259,6 +276,7 @@ class Realtime:
         except BaseException:
             await self.sio.leave_room(sid, room)
             raise
+        presence = await self._present(sid, user, data.vault_id, role)
         await self.sio.emit("vault:joined", {"vaultId": data.vault_id, "role": role}, to=sid)
         return {
             "vaultId": data.vault_id,
@@ -266,10 +284,23 @@ class Realtime:
             "seq": seq,
             "missed": missed,
             "hasMore": has_more,
+            "presence": presence,
         }
+
+    async def _present(self, sid: str, user: Principal, vault_id: str, role: str) -> list[Any]:
+        """Count the socket in the vault's presence, unless it left the room meanwhile (a
+        revocation or a disconnect while the join read the database)."""
+        room = vault_room(vault_id)
+        if room in self.sio.rooms(sid):
+            entries = await self.presence.join(sid, user.user_id, user.name, vault_id, role)
+            if room in self.sio.rooms(sid):
+                return list(entries)
+            await self.presence.leave(sid, vault_id)
+        raise AccessDenied()
 
     async def _leave(self, sid: str, user: Principal, data: LeaveIn) -> dict[str, Any]:
         await self.sio.leave_room(sid, vault_room(data.vault_id))
+        await self.presence.leave(sid, data.vault_id)
         return {}
 
     async def _create(self, sid: str, user: Principal, data: SourceCreateIn) -> dict[str, Any]:
@@ -288,7 +319,10 @@ class Realtime:
         return {}
 
     async def shutdown(self) -> None:
+        """Presence first (its users leave, announced while Redis is still there), then the
+        Socket.IO server and Redis."""
         self._expiry.close()
+        await self.presence.aclose()
         await self.transport.aclose()
 
 

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
 
 from sourcevault.auth.dependencies import Ctx, CurrentUser, Db
 from sourcevault.http_errors import ERROR_RESPONSES
+from sourcevault.realtime.schemas import PresenceList
 from sourcevault.schema import PathId
 from sourcevault.vaults import service
+from sourcevault.vaults.access import role_in
 from sourcevault.vaults.schemas import (
     MemberAdd,
     MemberEnvelope,
@@ -72,3 +76,10 @@ async def update_member(
 async def remove_member(vault_id: PathId, user_id: PathId, user: CurrentUser, ctx: Ctx) -> Response:
     await service.remove_member(ctx, user, vault_id, user_id)
     return Response(status_code=204)
+
+
+@router.get("/{vault_id}/presence", response_model=PresenceList)
+async def get_presence(vault_id: PathId, user: CurrentUser, db: Db, request: Request) -> Any:
+    """Who is in the vault's room now: the list a ``vault:join`` ack carries."""
+    await role_in(db, vault_id, user.user_id)  # a non-member gets 404, as for the vault
+    return {"presence": await request.app.state.realtime.presence.listing(vault_id)}

@@ -33,6 +33,7 @@ APP_FILES = {
     "follow.js": "text/javascript",
     "invites.js": "text/javascript",
     "transfer.js": "text/javascript",
+    "presence.js": "text/javascript",
     "app.css": "text/css",
 }
 NO_CACHE = {"Cache-Control": "no-cache"}

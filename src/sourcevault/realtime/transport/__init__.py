@@ -12,6 +12,8 @@ package but ``Timers`` (deadlines on one loop timer):
 * ``transport.notify_local(event, data, room)``: to this instance's sockets in ``room`` only,
   applying the eviction it carries (``vault:access-revoked`` leaves the vault's room,
   ``session:expired`` disconnects);
+* ``transport.on_notice(listener)``: told, on each instance, which of its sockets a
+  ``vault:access-revoked``, ``vault:role-changed`` or ``session:expired`` reached (presence);
 * ``transport.start()``, ``aclose()``, ``health()``, ``redis``: the broker's life and health.
 
 Whoever runs uvicorn (``sourcevault serve``, the tests' live server) takes its options from
@@ -108,6 +110,7 @@ from sourcevault.realtime.transport.managers import (
     ACCESS_REVOKED,
     SESSION_EXPIRED,
     LocalManager,
+    NoticeListener,
     RedisManager,
     StockLocalManager,
     StockRedisManager,
@@ -175,6 +178,10 @@ class Transport:
             return
         with corked():
             yield
+
+    def on_notice(self, listener: NoticeListener) -> None:
+        """Await ``listener(event, data, sids)`` after each notice reaches sockets here."""
+        self.sio.manager.notice_listener = listener
 
     async def notify_local(self, event: str, data: Any, room: str) -> None:
         await self.broker.notify_local(event, data, room)

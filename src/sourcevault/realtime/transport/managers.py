@@ -19,6 +19,7 @@ are here; tests/realtime/test_revocation.py and test_leaks.py cover the behaviou
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import socketio
@@ -31,6 +32,15 @@ log = logging.getLogger(__name__)
 
 ACCESS_REVOKED = NoticeType.ACCESS_REVOKED
 SESSION_EXPIRED = NoticeType.SESSION_EXPIRED
+ROLE_CHANGED = NoticeType.ROLE_CHANGED
+_NOTICES = (ACCESS_REVOKED, SESSION_EXPIRED, ROLE_CHANGED)
+
+
+# Awaited, on each instance, with a notice and the sockets of this instance it reached (after
+# any eviction it carries): how the presence of those sockets learns of a revocation or a new
+# role (``Transport.on_notice``). On one instance it is done before the request that made the
+# change answers.
+NoticeListener = Callable[[str, Any, list[str]], Awaitable[None]]
 
 
 class _Evictions:
@@ -40,12 +50,24 @@ class _Evictions:
     server: Any
     get_participants: Any
     emit_here: Any
+    notice_listener: NoticeListener | None = None
 
     async def _evict(self, event: str, data: Any, namespace: str | None, room: Any) -> None:
-        if event not in (ACCESS_REVOKED, SESSION_EXPIRED) or not isinstance(room, str):
+        if event not in _NOTICES or not isinstance(room, str):
             return
         namespace = namespace or "/"
         sids = [sid for sid, _eio in self.get_participants(namespace, room)]
+        if event != ROLE_CHANGED:
+            await self._apply(event, data, namespace, room, sids)
+        if self.notice_listener is not None and sids:
+            try:
+                await self.notice_listener(event, data, sids)
+            except Exception:
+                log.exception("the notice listener failed on %s", event)
+
+    async def _apply(
+        self, event: str, data: Any, namespace: str, room: str, sids: list[str]
+    ) -> None:
         for sid in sids:
             try:
                 if event == ACCESS_REVOKED:

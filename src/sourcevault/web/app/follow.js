@@ -12,6 +12,9 @@
  *   below the last applied `seq` is ignored, so nothing is applied twice;
  * - `sources:imported` names the new sources without carrying them: the vault's sources are
  *   read again, and the events after it settle the rest as usual;
+ * - who is in a vault (`vault.presence`, userId -> {userId, userName, role, since}) is the join
+ *   ack's list, then `presence:joined` / `presence:left`; it is not in the event log, and each
+ *   rejoin replaces it;
  * - socket.io-client reconnects with backoff from 500 ms, doubling, capped at 2 s, with 50 %
  *   jitter; on `session:expired`, or a reconnect refused with UNAUTHORIZED, it stops.
  * Everything that reads or changes a vault's state runs through one queue (`run`), in order.
@@ -239,6 +242,11 @@ export class Follower {
           ? "This vault was deleted." : "You were removed from this vault.");
       }
       await this.on.revoked(data.vaultId, data.reason, vault);
+    } else if (name === "presence:joined" || name === "presence:left") {
+      if (vault) {
+        notePresence(vault, name, data);
+        this.on.changed(vault);
+      }
     } else if (name === "vault:role-changed") {
       if (vault) {
         vault.role = data.role;
@@ -255,7 +263,7 @@ export class Follower {
     if (this.vaults.has(info.id)) return this.vaults.get(info.id);
     const vault = {
       ...extra, id: info.id, name: info.name, role: info.role, seq: 0, sources: new Map(),
-      loaded: false, gone: null, joinedOn: null,
+      loaded: false, gone: null, joinedOn: null, presence: new Map(),
     };
     this.vaults.set(info.id, vault);
     this.on.changed(vault);
@@ -312,6 +320,7 @@ export class Follower {
     }
     vault.role = ack.role;
     vault.joinedOn = connection;
+    vault.presence = new Map((ack.presence || []).map((entry) => [entry.userId, entry]));
     const count = await this.catchUp(vault, ack.missed || [], ack.hasMore);
     this.on.log(`joined ${vault.name} as ${vault.role} at seq ${vault.seq}` + (count ? `, caught up ${count}` : ""));
     this.on.joined(vault, count);
@@ -354,6 +363,8 @@ export class Follower {
       vault.sources.set(event.source.id, event.source);
     } else if (kind === "source:deleted") {
       vault.sources.delete(event.source.id);
+    } else if (kind === "member:updated" && vault.presence && vault.presence.has(event.member.userId)) {
+      vault.presence.set(event.member.userId, { ...vault.presence.get(event.member.userId), role: event.member.role });
     } else if (kind === "vault:updated") {
       vault.name = event.vault.name;
       vault.description = event.vault.description;
@@ -391,6 +402,15 @@ export class Follower {
     this.on.log(`${vault.name}: ${why}`);
     this.on.gone(vault, why);
     this.on.changed(vault);
+  }
+}
+
+/** A presence event on the vault's list; the role of a newcomer is looked up by the page. */
+function notePresence(vault, name, data) {
+  if (name === "presence:left") {
+    vault.presence.delete(data.userId);
+  } else if (!vault.presence.has(data.userId)) {
+    vault.presence.set(data.userId, { userId: data.userId, userName: data.userName, role: null, since: null });
   }
 }
 

@@ -8,6 +8,7 @@ import { html, useEffect, useRef, useState } from "/vendor/preact-htm.js";
 import { newestFirst } from "/app/follow.js";
 import { InviteNote, InviteScreen, InvitesPanel } from "/app/invites.js";
 import { Transfer } from "/app/transfer.js";
+import { Here } from "/app/presence.js";
 
 const ROLES = ["owner", "contributor", "viewer"];
 
@@ -210,6 +211,7 @@ function VaultView({ s, a, v }) {
           <${SourceList} s=${s} a=${a} v=${v} canWrite=${canWrite} />
         </section>
         <aside class="side">
+          <${Here} s=${s} v=${v} />
           <${Members} s=${s} a=${a} v=${v} />
           ${v.role === "owner" && html`<${InvitesPanel} v=${v} />`}
           <${Transfer} v=${v} canWrite=${canWrite} />

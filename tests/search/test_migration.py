@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -84,3 +85,45 @@ def test_sources_written_before_the_upgrade_are_found_after_it(empty_database: s
     asyncio.run(_old_rows(empty_database))
     upgrade(empty_database)
     assert asyncio.run(_search(empty_database)) == [["s1"], ["s1"], ["s1"], []]
+
+
+SEARCH_WITHOUT_ORDER = "99f0e167527e"  # the index before it held each source's vault and time
+
+
+async def _rows_in_two_vaults(url: str) -> None:
+    engine = build_engine(url)
+    now = utcnow().replace(tzinfo=None) if url.startswith("sqlite") else utcnow()
+    rows = [("s1", "v1", now - timedelta(days=2)), ("s2", "v1", now), ("s3", "v2", now)]
+    try:
+        async with engine.begin() as conn:
+            for vault_id in ("v1", "v2"):
+                await conn.execute(
+                    text(
+                        "INSERT INTO vaults (id, name, seq, created_at, updated_at)"
+                        " VALUES (:id, 'Old vault', 0, :now, :now)"
+                    ),
+                    {"id": vault_id, "now": now},
+                )
+            for source_id, vault_id, at in rows:
+                await conn.execute(
+                    text(
+                        "INSERT INTO sources (id, vault_id, title, url, annotation, tags, version,"
+                        " created_by_id, created_by_name, created_at, updated_at) VALUES (:id,"
+                        " :vault, 'Indexed by the upgrade', NULL, NULL, '[]', 1, 'u0', 'Someone',"
+                        " :at, :at)"
+                    ),
+                    {"id": source_id, "vault": vault_id, "at": at},
+                )
+    finally:
+        await engine.dispose()
+
+
+def test_sources_indexed_before_the_index_held_their_vault_are_ranked_in_it(
+    empty_database: str,
+) -> None:
+    upgrade(empty_database, BEFORE_SEARCH)
+    asyncio.run(_rows_in_two_vaults(empty_database))
+    upgrade(empty_database, SEARCH_WITHOUT_ORDER)  # indexes them, without vault or time
+    upgrade(empty_database)
+    # Found in their own vault only, the newer first among equal scores.
+    assert asyncio.run(_search(empty_database))[0] == ["s2", "s1"]

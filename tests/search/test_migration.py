@@ -63,7 +63,7 @@ async def _old_rows(url: str) -> None:
         await engine.dispose()
 
 
-async def _search(url: str) -> list[list[str]]:
+async def _search(url: str, tag: str | None = None) -> list[list[str]]:
     async with (
         live_server(make_settings(url)) as server,
         httpx.AsyncClient(base_url=server.url) as http,
@@ -73,7 +73,8 @@ async def _search(url: str) -> list[list[str]]:
             session.add(Membership(vault_id="v1", user_id=reader.id, role="viewer"))
         found = []
         for q in ("upgrade", "existed", '"legacy tag"', "nothing"):
-            answer = await reader.http.get("/api/vaults/v1/sources", params={"q": q})
+            params = {"q": q} if tag is None else {"q": q, "tag": tag}
+            answer = await reader.http.get("/api/vaults/v1/sources", params=params)
             assert answer.status_code == 200, answer.text
             found.append([s["id"] for s in answer.json()["sources"]])
         await reader.http.aclose()
@@ -109,10 +110,15 @@ async def _rows_in_two_vaults(url: str) -> None:
                     text(
                         "INSERT INTO sources (id, vault_id, title, url, annotation, tags, version,"
                         " created_by_id, created_by_name, created_at, updated_at) VALUES (:id,"
-                        " :vault, 'Indexed by the upgrade', NULL, NULL, '[]', 1, 'u0', 'Someone',"
+                        " :vault, 'Indexed by the upgrade', NULL, NULL, :tags, 1, 'u0', 'Someone',"
                         " :at, :at)"
                     ),
-                    {"id": source_id, "vault": vault_id, "at": at},
+                    {
+                        "id": source_id,
+                        "vault": vault_id,
+                        "at": at,
+                        "tags": '["kept"]' if source_id == "s1" else "[]",
+                    },
                 )
     finally:
         await engine.dispose()
@@ -127,3 +133,5 @@ def test_sources_indexed_before_the_index_held_their_vault_are_ranked_in_it(
     upgrade(empty_database)
     # Found in their own vault only, the newer first among equal scores.
     assert asyncio.run(_search(empty_database))[0] == ["s2", "s1"]
+    # And held to their tags.
+    assert asyncio.run(_search(empty_database, tag="kept"))[0] == ["s1"]

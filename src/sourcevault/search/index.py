@@ -4,10 +4,10 @@ SQLite: ``source_search`` maps each source to an integer row id, and the FTS5 ta
 ``source_search_fts`` holds the source's words under that row id (FTS5 keys its rows by
 integer; a source's id is a string). PostgreSQL: ``source_search`` holds each source's
 ``tsvector``, under a GIN index. Both also hold the source's vault and creation time (neither
-ever changes), so that a search ranks its matches from the index alone. Deleting a source
-deletes its index rows through the foreign key (``ON DELETE CASCADE``; on SQLite a trigger
-then deletes the FTS5 row), so a vault's deletion, which cascades to its sources, empties its
-part of the index too.
+ever changes) and its tags, so that a search ranks its matches from the index alone. Deleting
+a source deletes its index rows through the foreign key (``ON DELETE CASCADE``; on SQLite a
+trigger then deletes the FTS5 row), so a vault's deletion, which cascades to its sources,
+empties its part of the index too.
 
 Inserts and updates are written by mapper events on ``Source``: whatever writes a source
 through the ORM (every service, the demo, the benchmark's world) writes its index row in the
@@ -22,6 +22,7 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
+    JSON,
     Column,
     Integer,
     MetaData,
@@ -36,7 +37,7 @@ from sqlalchemy import (
     table,
     update,
 )
-from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -54,6 +55,7 @@ SQLITE_DOCS = Table(
     Column("source_id", String(32), nullable=False, unique=True),
     Column("vault_id", String(32), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("tags", JSON, nullable=False),
 )
 FTS = table(
     "source_search_fts", column("rowid"), *(column(name) for name, _rank, _weight in FIELDS)
@@ -66,11 +68,16 @@ PG_DOCS = Table(
     Column("document", TSVECTOR, nullable=False),
     Column("vault_id", String(32), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("tags", JSONB, nullable=False),
 )
 
 
 def _place(source: Source) -> dict[str, Any]:
-    return {"vault_id": source.vault_id, "created_at": source.created_at}
+    return {
+        "vault_id": source.vault_id,
+        "created_at": source.created_at,
+        "tags": list(source.tags or []),
+    }
 
 
 def _fields(source: Source) -> tuple[str, list[str], str | None, str | None]:
@@ -97,9 +104,16 @@ def _updated(_mapper: Any, connection: Connection, source: Source) -> None:
         connection.execute(
             update(PG_DOCS)
             .where(PG_DOCS.c.source_id == source.id)
-            .values(document=cast(tsvector(*_fields(source)), TSVECTOR))
+            .values(
+                document=cast(tsvector(*_fields(source)), TSVECTOR), tags=_place(source)["tags"]
+            )
         )
         return
+    connection.execute(
+        update(SQLITE_DOCS)
+        .where(SQLITE_DOCS.c.source_id == source.id)
+        .values(tags=_place(source)["tags"])
+    )
     row_id = select(SQLITE_DOCS.c.id).where(SQLITE_DOCS.c.source_id == source.id)
     connection.execute(
         update(FTS)
@@ -123,9 +137,16 @@ async def index_new(session: AsyncSession, sources: list[dict[str, Any]]) -> Non
             document=cast(bindparam("doc", type_=String), TSVECTOR),
             vault_id=bindparam("vid"),
             created_at=bindparam("at", type_=UTCDateTime),
+            tags=bindparam("tags", type_=JSONB),
         )
         rows = [
-            {"sid": s["id"], "doc": d, "vid": s["vault_id"], "at": s["created_at"]}
+            {
+                "sid": s["id"],
+                "doc": d,
+                "vid": s["vault_id"],
+                "at": s["created_at"],
+                "tags": list(s["tags"]),
+            }
             for s, d in zip(sources, documents, strict=True)
         ]
         await session.execute(statement, rows)
@@ -135,7 +156,12 @@ async def index_new(session: AsyncSession, sources: list[dict[str, Any]]) -> Non
     await session.execute(
         insert(SQLITE_DOCS),
         [
-            {"source_id": s["id"], "vault_id": s["vault_id"], "created_at": s["created_at"]}
+            {
+                "source_id": s["id"],
+                "vault_id": s["vault_id"],
+                "created_at": s["created_at"],
+                "tags": list(s["tags"]),
+            }
             for s in sources
         ],
     )

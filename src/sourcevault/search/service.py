@@ -93,10 +93,11 @@ def decode_ranked_cursor(cursor: str) -> tuple[int, datetime, str]:
     return score, when.astimezone(UTC), source_id
 
 
-def _tag_filter(dialect: str, tag: str) -> ColumnElement[bool]:
+def _tag_filter(dialect: str, tags: Any, tag: str) -> ColumnElement[bool]:
+    """``tags`` (a JSON list: the source's, or the index row's copy) holds ``tag``."""
     if dialect == "postgresql":
-        return cast(Source.tags, JSONB).contains([tag])
-    each = func.json_each(Source.tags).table_valued("value")
+        return cast(tags, JSONB).contains([tag])
+    each = func.json_each(tags).table_valued("value")
     return exists(select(literal_column("1")).select_from(each).where(each.c.value == tag))
 
 
@@ -160,11 +161,12 @@ async def _page(
 ) -> tuple[list[SourceOut], str | None]:
     """``scope`` says which vaults, given a column holding a vault's id."""
     dialect = session.get_bind().dialect.name
-    tag_filters = [_tag_filter(dialect, tag) for tag in clean_tags(tags)]
+    wanted = clean_tags(tags)
     terms = text.parse(q or "")
     if not terms:
+        tag_filters = [_tag_filter(dialect, Source.tags, tag) for tag in wanted]
         return await _newest(session, [scope(Source.vault_id), *tag_filters], limit, cursor)
-    return await _ranked(session, dialect, terms, scope, tag_filters, limit, cursor)
+    return await _ranked(session, dialect, terms, scope, wanted, limit, cursor)
 
 
 async def _newest(
@@ -188,15 +190,14 @@ async def _ranked(
     dialect: str,
     terms: list[text.Term],
     scope: Scope,
-    tag_filters: list[ColumnElement[bool]],
+    tags: list[str],
     limit: int,
     cursor: str | None,
 ) -> tuple[list[SourceOut], str | None]:
-    """The page is ranked on the index rows alone (id, time, score), and only its sources are
-    read; the sources' rows are read for every match only to hold them to ``tag`` filters."""
+    """The page is ranked on the index rows alone (vault, tags, time, id, score), and only
+    its sources are read."""
     docs, joined, matched, score = _matching(dialect, terms)
-    if tag_filters:
-        joined = joined.join(Source, Source.id == docs.c.source_id)
+    tag_filters = [_tag_filter(dialect, docs.c.tags, tag) for tag in tags]
     ranked = (
         select(docs.c.source_id, docs.c.created_at, score.label("score"))
         .select_from(joined)

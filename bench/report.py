@@ -339,5 +339,7 @@ METRICS += [
     ),
     _m("I1", "50,000-entry import, SQLite", "s", "sqlite.seconds", LOW, op="<=", limit=10),
     _m("I1", "50,000-entry import, PostgreSQL", "s", "postgres.seconds", LOW, op="<=", limit=10),
+    _m("I1", "CPU (server + database), SQLite", "s", "sqlite.cpu_seconds", LOW),
+    _m("I1", "CPU (server + database), PostgreSQL", "s", "postgres.cpu_seconds", LOW),
     _m("I1", "complete", "", "complete", HIGH),
 ]

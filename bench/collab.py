@@ -20,6 +20,7 @@ import io
 import itertools
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, cast
@@ -164,7 +165,7 @@ async def seed_sources(
     database_url: str,
     vaults: list[tuple[BenchVault, int]],
     corpus: Corpus,
-    members: list[tuple[str, str]] = (),  # type: ignore[assignment]
+    members: Sequence[tuple[str, str]] = (),
 ) -> float:
     """Write ``count`` sources into each vault (as the import writes them, index included)
     and the extra viewer memberships ``(vault_id, user_id)``; returns the seconds taken."""

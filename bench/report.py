@@ -328,3 +328,28 @@ def draw(path: Path, results: dict[str, Any]) -> str | None:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return None
+
+
+METRICS += [
+    _m("S1", "vault search p50, SQLite", "ms", "sqlite.vault.p50", LOW),
+    _m("S1", "vault search p99, SQLite", "ms", "sqlite.vault.p99", LOW, op="<=", limit=50),
+    _m("S1", "/api/search p50, SQLite", "ms", "sqlite.all.p50", LOW),
+    _m("S1", "/api/search p99, SQLite", "ms", "sqlite.all.p99", LOW, op="<=", limit=50),
+    _m("S1", "vault search p50, PostgreSQL", "ms", "postgres.vault.p50", LOW),
+    _m("S1", "vault search p99, PostgreSQL", "ms", "postgres.vault.p99", LOW, op="<=", limit=50),
+    _m("S1", "/api/search p50, PostgreSQL", "ms", "postgres.all.p50", LOW),
+    _m("S1", "/api/search p99, PostgreSQL", "ms", "postgres.all.p99", LOW, op="<=", limit=50),
+    _m("S1", "CPU per search (server + database), SQLite", "ms", "sqlite.cpu_ms_per_request", LOW),
+    _m(
+        "S1",
+        "CPU per search (server + database), PostgreSQL",
+        "ms",
+        "postgres.cpu_ms_per_request",
+        LOW,
+    ),
+    _m("I1", "50,000-entry import, SQLite", "s", "sqlite.seconds", LOW, op="<=", limit=10),
+    _m("I1", "50,000-entry import, PostgreSQL", "s", "postgres.seconds", LOW, op="<=", limit=10),
+    _m("I1", "CPU (server + database), SQLite", "s", "sqlite.cpu_seconds", LOW),
+    _m("I1", "CPU (server + database), PostgreSQL", "s", "postgres.cpu_seconds", LOW),
+    _m("I1", "complete", "", "complete", HIGH),
+]

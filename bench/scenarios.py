@@ -476,3 +476,27 @@ def _b4_world(s: Sizes) -> World:
     idle = make_world("b4", s.b4_vaults, s.b4_connections // s.b4_vaults)
     at_load = make_world("b4load", 1, s.b1_clients)
     return World(idle.vaults + at_load.vaults)
+
+
+# -- scenarios of ours alone (bench/collab.py) ---------------------------------------------------
+
+from bench import collab  # noqa: E402  (it imports this module's names lazily)
+
+SCENARIOS += [
+    Scenario(
+        "S1",
+        "search over 100,000 sources: a vault's and every vault's",
+        collab.s1_world,
+        collab.s1,
+        databases=("sqlite", "postgres"),
+        reference=False,
+    ),
+    Scenario(
+        "I1",
+        "a 50,000-entry import",
+        collab.i1_world,
+        collab.i1,
+        databases=("sqlite", "postgres"),
+        reference=False,
+    ),
+]

@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     # The largest HTTP request body a route takes unless it declares its own (bytes).
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     # The largest file ``POST /api/vaults/{id}/import`` takes (bytes), and the most entries
-    # one import may hold (each entry's id is in the one event an import announces).
+    # one import may hold (all in one transaction and one answer naming every new source).
     import_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     import_max_entries: int = Field(default=100_000, ge=1)
     # Addresses (or networks) of the reverse proxies whose X-Forwarded-For and

@@ -14,13 +14,15 @@ from typing import Any
 
 import pytest
 
+from bench.collab import Corpus
+from bench.collab import sizes as collab_sizes
 from bench.presence import CHURN_QUICK
 from bench.scenarios import QUICK, SCENARIOS
 from tests import services
 
 ROOT = Path(__file__).resolve().parents[2]
 
-pytestmark = [pytest.mark.node, pytest.mark.timeout(330)]
+pytestmark = [pytest.mark.node, pytest.mark.timeout(360)]
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +44,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=290,
+        timeout=300,
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
@@ -100,6 +102,18 @@ def test_rest_throughput_ran_on_each_database(run: dict[str, Any]) -> None:
         assert outcome["complete"] is True
         assert outcome["events"] == QUICK.b7_creations
         assert outcome["clients"] == QUICK.b7_watchers
+
+
+def test_search_and_import_ran_on_each_database(run: dict[str, Any]) -> None:
+    databases = ["postgres", "sqlite"] if run["_pg"] else ["sqlite"]
+    sizes = collab_sizes(QUICK)
+    searches = sizes.s1_rounds * len(Corpus().queries())
+    for database in databases:
+        s1 = run["results"]["S1"]["ours"][database]
+        assert s1["sources"] == sizes.s1_sources
+        assert (s1["vault"]["n"], s1["all"]["n"]) == (searches, searches)
+        i1 = run["results"]["I1"]["ours"][database]
+        assert (i1["entries"], i1["complete"]) == (sizes.i1_entries, True)
 
 
 def test_it_says_which_machine_it_ran_on(run: dict[str, Any]) -> None:

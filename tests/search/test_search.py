@@ -106,6 +106,13 @@ async def test_changes_and_deletions_reach_the_index_at_once(team: Team) -> None
     assert (await team.owner.http.patch(path, json={"title": "New title"})).status_code == 200
     assert await search(team.viewer, v, q="old") == []
     assert await search(team.viewer, v, q="new kept") == ["New title"]
+    # A words search filtered by tags holds a source to its tags as they are now.
+    retag = {"tags": ["reading"]}
+    assert (await team.owner.http.patch(path, json=retag)).status_code == 200
+    assert await search(team.viewer, v, q="kept", tag="reading") == ["New title"]
+    assert (await team.owner.http.patch(path, json={"tags": ["done"]})).status_code == 200
+    assert await search(team.viewer, v, q="kept", tag="reading") == []
+    assert await everywhere(team.viewer, q="kept", tag="done") == ["New title"]
     assert (await team.owner.http.delete(path)).status_code == 204
     assert await search(team.viewer, v, q="new") == []
     other = await factories.vault(team.owner, "Doomed")

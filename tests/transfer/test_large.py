@@ -7,6 +7,7 @@ import json
 
 from tests.factories import Team
 from tests.live import Recorder
+from tests.realtime.conftest import OpenSocket
 from tests.transfer.helpers import post_import
 
 ENTRIES = 50_000
@@ -22,8 +23,10 @@ def csv_of(n: int) -> str:
 
 
 async def test_fifty_thousand_entries_import_in_one_event_and_export_back(
-    team: Team, recorder: Recorder
+    team: Team, recorder: Recorder, open_socket: OpenSocket
 ) -> None:
+    watcher = await open_socket(team.viewer.token)
+    await watcher.join(team.vault_id)
     # One duplicate inside the file, at the end.
     text = csv_of(ENTRIES) + "Again,https://example.org/papers/7,,\n"
     response = await post_import(team.contributor, team.vault_id, "csv", text, timeout=120)
@@ -33,6 +36,12 @@ async def test_fifty_thousand_entries_import_in_one_event_and_export_back(
     assert answer["entries"][-1]["status"] == "duplicate"
     assert len(set(answer["import"]["sourceIds"])) == ENTRIES
     assert recorder.types() == ["sources:imported"]
+    # The room's event counts them all and names the first thousand: it stays well under
+    # what a socket client takes in one message, however large the file.
+    event = await watcher.wait_for("sources:imported", timeout=60)
+    assert event["import"]["count"] == ENTRIES
+    assert event["import"]["sourceIds"] == answer["import"]["sourceIds"][:1000]
+    assert len(json.dumps(event)) < 64 * 1024
 
     response = await team.viewer.http.get(f"/api/vaults/{team.vault_id}/export", timeout=120)
     sources = json.loads(response.content)["sources"]

@@ -3,9 +3,11 @@
 SQLite: ``source_search`` maps each source to an integer row id, and the FTS5 table
 ``source_search_fts`` holds the source's words under that row id (FTS5 keys its rows by
 integer; a source's id is a string). PostgreSQL: ``source_search`` holds each source's
-``tsvector``, under a GIN index. Deleting a source deletes its index rows through the foreign
-key (``ON DELETE CASCADE``; on SQLite a trigger then deletes the FTS5 row), so a vault's
-deletion, which cascades to its sources, empties its part of the index too.
+``tsvector``, under a GIN index. Both also hold the source's vault and creation time (neither
+ever changes) and its tags, so that a search ranks its matches from the index alone. Deleting
+a source deletes its index rows through the foreign key (``ON DELETE CASCADE``; on SQLite a
+trigger then deletes the FTS5 row), so a vault's deletion, which cascades to its sources,
+empties its part of the index too.
 
 Inserts and updates are written by mapper events on ``Source``: whatever writes a source
 through the ORM (every service, the demo, the benchmark's world) writes its index row in the
@@ -20,6 +22,7 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
+    JSON,
     Column,
     Integer,
     MetaData,
@@ -34,10 +37,11 @@ from sqlalchemy import (
     table,
     update,
 )
-from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sourcevault.db.base import UTCDateTime
 from sourcevault.search.text import FIELDS, fts_columns, tsvector
 
 if TYPE_CHECKING:
@@ -49,6 +53,9 @@ SQLITE_DOCS = Table(
     MetaData(),
     Column("id", Integer, primary_key=True),
     Column("source_id", String(32), nullable=False, unique=True),
+    Column("vault_id", String(32), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("tags", JSON, nullable=False),
 )
 FTS = table(
     "source_search_fts", column("rowid"), *(column(name) for name, _rank, _weight in FIELDS)
@@ -59,7 +66,18 @@ PG_DOCS = Table(
     MetaData(),
     Column("source_id", String(32), primary_key=True),
     Column("document", TSVECTOR, nullable=False),
+    Column("vault_id", String(32), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("tags", JSONB, nullable=False),
 )
+
+
+def _place(source: Source) -> dict[str, Any]:
+    return {
+        "vault_id": source.vault_id,
+        "created_at": source.created_at,
+        "tags": list(source.tags or []),
+    }
 
 
 def _fields(source: Source) -> tuple[str, list[str], str | None, str | None]:
@@ -70,11 +88,13 @@ def _inserted(_mapper: Any, connection: Connection, source: Source) -> None:
     if connection.dialect.name == "postgresql":
         connection.execute(
             insert(PG_DOCS).values(
-                source_id=source.id, document=cast(tsvector(*_fields(source)), TSVECTOR)
+                source_id=source.id,
+                document=cast(tsvector(*_fields(source)), TSVECTOR),
+                **_place(source),
             )
         )
         return
-    row = connection.execute(insert(SQLITE_DOCS).values(source_id=source.id))
+    row = connection.execute(insert(SQLITE_DOCS).values(source_id=source.id, **_place(source)))
     row_id = row.inserted_primary_key[0] if row.inserted_primary_key else None
     connection.execute(insert(FTS).values(rowid=row_id, **fts_columns(*_fields(source))))
 
@@ -84,9 +104,16 @@ def _updated(_mapper: Any, connection: Connection, source: Source) -> None:
         connection.execute(
             update(PG_DOCS)
             .where(PG_DOCS.c.source_id == source.id)
-            .values(document=cast(tsvector(*_fields(source)), TSVECTOR))
+            .values(
+                document=cast(tsvector(*_fields(source)), TSVECTOR), tags=_place(source)["tags"]
+            )
         )
         return
+    connection.execute(
+        update(SQLITE_DOCS)
+        .where(SQLITE_DOCS.c.source_id == source.id)
+        .values(tags=_place(source)["tags"])
+    )
     row_id = select(SQLITE_DOCS.c.id).where(SQLITE_DOCS.c.source_id == source.id)
     connection.execute(
         update(FTS)
@@ -97,7 +124,8 @@ def _updated(_mapper: Any, connection: Connection, source: Source) -> None:
 
 async def index_new(session: AsyncSession, sources: list[dict[str, Any]]) -> None:
     """Index sources inserted without the ORM, in the session's transaction: one dict per
-    source with its ``id``, ``title``, ``tags``, ``url`` and ``annotation``."""
+    source with its ``id``, ``vault_id``, ``created_at``, ``title``, ``tags``, ``url`` and
+    ``annotation``."""
     if not sources:
         return
     fields = [(s["title"], list(s["tags"]), s["url"], s["annotation"]) for s in sources]
@@ -105,14 +133,38 @@ async def index_new(session: AsyncSession, sources: list[dict[str, Any]]) -> Non
     if connection.dialect.name == "postgresql":
         documents = await asyncio.to_thread(lambda: [tsvector(*f) for f in fields])
         statement = insert(PG_DOCS).values(
-            source_id=bindparam("sid"), document=cast(bindparam("doc", type_=String), TSVECTOR)
+            source_id=bindparam("sid"),
+            document=cast(bindparam("doc", type_=String), TSVECTOR),
+            vault_id=bindparam("vid"),
+            created_at=bindparam("at", type_=UTCDateTime),
+            tags=bindparam("tags", type_=JSONB),
         )
-        rows = [{"sid": s["id"], "doc": d} for s, d in zip(sources, documents, strict=True)]
+        rows = [
+            {
+                "sid": s["id"],
+                "doc": d,
+                "vid": s["vault_id"],
+                "at": s["created_at"],
+                "tags": list(s["tags"]),
+            }
+            for s, d in zip(sources, documents, strict=True)
+        ]
         await session.execute(statement, rows)
         return
     columns = await asyncio.to_thread(lambda: [fts_columns(*f) for f in fields])
     ids = [s["id"] for s in sources]
-    await session.execute(insert(SQLITE_DOCS), [{"source_id": i} for i in ids])
+    await session.execute(
+        insert(SQLITE_DOCS),
+        [
+            {
+                "source_id": s["id"],
+                "vault_id": s["vault_id"],
+                "created_at": s["created_at"],
+                "tags": list(s["tags"]),
+            }
+            for s in sources
+        ],
+    )
     found = await session.execute(
         select(SQLITE_DOCS.c.source_id, SQLITE_DOCS.c.id).where(SQLITE_DOCS.c.source_id.in_(ids))
     )

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,7 +38,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB, TSQUERY
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from sourcevault.auth.principal import Principal
 from sourcevault.db.base import iso
@@ -93,16 +93,20 @@ def decode_ranked_cursor(cursor: str) -> tuple[int, datetime, str]:
     return score, when.astimezone(UTC), source_id
 
 
-def _tag_filter(dialect: str, tag: str) -> ColumnElement[bool]:
+def _tag_filter(dialect: str, tags: Any, tag: str) -> ColumnElement[bool]:
+    """``tags`` (a JSON list: the source's, or the index row's copy) holds ``tag``."""
     if dialect == "postgresql":
-        return cast(Source.tags, JSONB).contains([tag])
-    each = func.json_each(Source.tags).table_valued("value")
+        return cast(tags, JSONB).contains([tag])
+    each = func.json_each(tags).table_valued("value")
     return exists(select(literal_column("1")).select_from(each).where(each.c.value == tag))
 
 
-def _matching(dialect: str, terms: list[text.Term]) -> tuple[Any, ColumnElement[bool], Any]:
-    """(what to join to ``sources`` (the index, on SQLite the matches too), the condition that
-    every term matches, the score)."""
+def _matching(
+    dialect: str, terms: list[text.Term]
+) -> tuple[Any, Any, ColumnElement[bool], ColumnElement[int]]:
+    """(the index table, what to select from (the index, on SQLite joined to the matches),
+    the condition that every term matches, the score). No source's row is read: the index
+    row holds the source's vault and creation time."""
     if dialect == "postgresql":
         document = PG_DOCS.c.document
 
@@ -116,8 +120,7 @@ def _matching(dialect: str, terms: list[text.Term]) -> tuple[Any, ColumnElement[
             ),
             start=literal_column("0"),
         )
-        joined = PG_DOCS.join(Source, PG_DOCS.c.source_id == Source.id)
-        return joined, matches(text.tsquery(terms)), score
+        return PG_DOCS, PG_DOCS, matches(text.tsquery(terms)), score
 
     # Each FTS5 match is made once, into a materialized CTE: as a plain IN subquery SQLite ran
     # it again for every source of the vault (5 s for 20,000 sources; 30 ms so).
@@ -141,26 +144,29 @@ def _matching(dialect: str, terms: list[text.Term]) -> tuple[Any, ColumnElement[
         start=literal_column("0"),
     )
     every = hits("all_hits", text.fts_match(terms))
-    joined = every.join(SQLITE_DOCS, SQLITE_DOCS.c.id == every.c.id).join(
-        Source, Source.id == SQLITE_DOCS.c.source_id
-    )
-    return joined, true(), fts_score
+    joined = every.join(SQLITE_DOCS, SQLITE_DOCS.c.id == every.c.id)
+    return SQLITE_DOCS, joined, true(), fts_score
+
+
+Scope = Callable[[Any], ColumnElement[bool]]
 
 
 async def _page(
     session: AsyncSession,
-    in_scope: ColumnElement[bool],
+    scope: Scope,
     q: str | None,
     tags: list[str],
     limit: int,
     cursor: str | None,
 ) -> tuple[list[SourceOut], str | None]:
+    """``scope`` says which vaults, given a column holding a vault's id."""
     dialect = session.get_bind().dialect.name
-    conditions = [in_scope, *(_tag_filter(dialect, tag) for tag in clean_tags(tags))]
+    wanted = clean_tags(tags)
     terms = text.parse(q or "")
     if not terms:
-        return await _newest(session, conditions, limit, cursor)
-    return await _ranked(session, dialect, terms, conditions, limit, cursor)
+        tag_filters = [_tag_filter(dialect, Source.tags, tag) for tag in wanted]
+        return await _newest(session, [scope(Source.vault_id), *tag_filters], limit, cursor)
+    return await _ranked(session, dialect, terms, scope, wanted, limit, cursor)
 
 
 async def _newest(
@@ -183,35 +189,46 @@ async def _ranked(
     session: AsyncSession,
     dialect: str,
     terms: list[text.Term],
-    conditions: list[ColumnElement[bool]],
+    scope: Scope,
+    tags: list[str],
     limit: int,
     cursor: str | None,
 ) -> tuple[list[SourceOut], str | None]:
-    joined, matched, score = _matching(dialect, terms)
+    """The page is ranked on the index rows alone (vault, tags, time, id, score), and only
+    its sources are read."""
+    docs, joined, matched, score = _matching(dialect, terms)
+    tag_filters = [_tag_filter(dialect, docs.c.tags, tag) for tag in tags]
     ranked = (
-        select(Source, score.label("score"))
+        select(docs.c.source_id, docs.c.created_at, score.label("score"))
         .select_from(joined)
-        .where(matched, *conditions)
-        .subquery("ranked")
+        .where(matched, scope(docs.c.vault_id), *tag_filters)
     )
-    found = aliased(Source, ranked)
-    query = select(found, ranked.c.score)
     if cursor:
         last, at, source_id = decode_ranked_cursor(cursor)
-        query = query.where(
+        ranked = ranked.where(
             or_(
-                ranked.c.score < last,
+                score < last,
                 and_(
-                    ranked.c.score == last,
+                    score == last,
                     or_(
-                        found.created_at < at,
-                        and_(found.created_at == at, found.id < source_id),
+                        docs.c.created_at < at,
+                        and_(docs.c.created_at == at, docs.c.source_id < source_id),
                     ),
                 ),
             )
         )
-    order = (ranked.c.score.desc(), found.created_at.desc(), found.id.desc())
-    rows = (await session.execute(query.order_by(*order).limit(limit + 1))).all()
+    key: tuple[Any, ...] = (
+        literal_column("score").desc(),
+        docs.c.created_at.desc(),
+        docs.c.source_id.desc(),
+    )
+    page_rows = ranked.order_by(*key).limit(limit + 1).subquery("page")
+    query = (
+        select(Source, page_rows.c.score)
+        .join(page_rows, page_rows.c.source_id == Source.id)
+        .order_by(page_rows.c.score.desc(), Source.created_at.desc(), Source.id.desc())
+    )
+    rows = (await session.execute(query)).all()
     page = rows[:limit]
     next_cursor = None
     if len(rows) > limit:
@@ -233,7 +250,9 @@ async def search_vault(
     from the same snapshot."""
     await role_in(session, vault_id, user.user_id)
     seq = await session.scalar(select(Vault.seq).where(Vault.id == vault_id))
-    sources, next_cursor = await _page(session, Source.vault_id == vault_id, q, tags, limit, cursor)
+    sources, next_cursor = await _page(
+        session, lambda vault: vault == vault_id, q, tags, limit, cursor
+    )
     return sources, int(seq or 0), next_cursor
 
 
@@ -247,4 +266,4 @@ async def search_all(
 ) -> tuple[list[SourceOut], str | None]:
     """The same, over every vault the caller is a member of, and no other."""
     mine = select(Membership.vault_id).where(Membership.user_id == user.user_id)
-    return await _page(session, Source.vault_id.in_(mine), q, tags, limit, cursor)
+    return await _page(session, lambda vault: vault.in_(mine), q, tags, limit, cursor)

@@ -130,6 +130,27 @@ METRICS = [
     _m("B7", "REST creations/s, SQLite", "req/s", "sqlite.per_s", HIGH, ref="memory.per_s"),
     _m("B7", "REST creations/s, PostgreSQL", "req/s", "postgres.per_s", HIGH, ref="memory.per_s"),
     _m("B7", "complete", "", "complete", HIGH),
+    _m("W1", "bytes received until interactive", "KB", "kb", LOW, op="<=", limit=300),
+    _m("W1", "requests until interactive", "requests", "requests", LOW),
+    _m("W1", "time to interactive p50", "ms", "interactive.p50", LOW, op="<=", limit=1000),
+    _m("W1", "time to interactive max", "ms", "interactive.max", LOW),
+    _m("W1", "click to its form in the DOM p50", "ms", "click_response.p50", LOW),
+    _m("W1", "complete (no page error)", "", "complete", HIGH),
+    _m("W2", "click to the first rows", "ms", "first_rows_ms", LOW, op="<=", limit=1000),
+    _m("W2", "click to every source loaded", "ms", "loaded_ms", LOW),
+    _m("W2", "longest task while loading", "ms", "long_tasks_while_loading.longest_ms", LOW),
+    _m("W2", "scroll to the end", "s", "scroll.seconds", LOW),
+    _m("W2", "scroll frame p50", "ms", "scroll.frame.p50", LOW),
+    _m("W2", "scroll frame p99", "ms", "scroll.frame.p99", LOW, op="<=", limit=50),
+    _m("W2", "frames over 50 ms", "frames", "scroll.long_frames", LOW),
+    _m("W2", "source rows in the DOM at the end", "rows", "rows_kept", LOW),
+    _m("W2", "complete (no page error)", "", "complete", HIGH),
+    _m("W3", "event arrival to DOM p50", "ms", "to_dom.p50", LOW),
+    _m("W3", "event arrival to DOM p99", "ms", "to_dom.p99", LOW, op="<=", limit=50),
+    _m("W3", "event arrival to DOM max", "ms", "to_dom.max", LOW),
+    _m("W3", "event arrival to next frame p99", "ms", "to_frame.p99", LOW),
+    _m("W3", "commit to DOM p99", "ms", "commit_to_dom.p99", LOW),
+    _m("W3", "complete (every event's row shown)", "", "complete", HIGH),
 ]
 
 
@@ -266,6 +287,8 @@ DISTRIBUTIONS: list[tuple[str, str, tuple[str, ...]]] = [
     ("B3", "B3 delivery at the best sustained rate", ("samples", "delivery")),
     ("B4", "B4 B1 at 10k connections", ("at_load", "samples", "delivery")),
     ("B5", "B5 refusal of a bad token", ("samples", "refusal")),
+    ("W2", "W2 frame times scrolling 5,000 sources", ("samples", "frame")),
+    ("W3", "W3 event arrival to DOM", ("samples", "to_dom")),
 ]
 
 

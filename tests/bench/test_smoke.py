@@ -1,7 +1,7 @@
 """A smoke run of the benchmark: every scenario at tiny sizes, on our server and on the Node
-reference, through the real ``python -m bench --quick`` that ``make bench`` runs. It checks
-that each scenario ran to the end and counted right (every client got every event), never how
-fast anything was."""
+reference (the web app's W scenarios on ours alone, in Chromium), through the real
+``python -m bench --quick`` that ``make bench`` runs. It checks that each scenario ran to the
+end and counted right (every client got every event), never how fast anything was."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from bench.scenarios import QUICK
+from bench.scenarios import QUICK, SCENARIOS
+from bench.web import check_chromium
 from tests import services
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,9 +31,22 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     if not pg and services.in_ci():
         pytest.fail("PostgreSQL is required under CI=true", pytrace=False)
     admin = f"postgresql://{services.PG_USER}@{services.PG_HOST}:{services.PG_PORT}/postgres"
+    # Without Chromium the others still run; the web app's test below skips (fails in CI).
+    chromium = check_chromium() is None
+    only = [] if chromium else ["--only", ",".join(s.key for s in SCENARIOS if s.key[0] != "W")]
     out = tmp_path_factory.mktemp("bench")
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--out", str(out), "--pg", admin if pg else ""],
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--quick",
+            "--out",
+            str(out),
+            "--pg",
+            admin if pg else "",
+            *only,
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -44,17 +58,20 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     document: dict[str, Any] = json.loads(path.read_text())
     document["_stdout"] = done.stdout
     document["_pg"] = pg
+    document["_chromium"] = chromium
     return document
 
 
 def test_every_scenario_ran_on_both_servers(run: dict[str, Any]) -> None:
     results = run["results"]
-    assert sorted(results) == ["B1", "B2", "B3", "B4", "B5", "B6", "B7"]
-    for key, sides in results.items():
-        assert sorted(sides) == ["ours", "reference"], key
+    expected = [s for s in SCENARIOS if run["_chromium"] or s.key[0] != "W"]
+    assert sorted(results) == sorted(s.key for s in expected)
+    for scenario in expected:
+        sides = results[scenario.key]
+        assert sorted(sides) == ["ours", "reference"][: 2 if scenario.reference else 1], scenario
         for side, outcome in sides.items():
-            assert "error" not in outcome, (key, side, outcome.get("error"))
-            assert outcome["complete"] is True, (key, side)
+            assert "error" not in outcome, (scenario.key, side, outcome.get("error"))
+            assert outcome["complete"] is True, (scenario.key, side)
     assert "sourcevault beside Node socket.io" in run["_stdout"]
     assert {row["scenario"] for row in run["table"]} == set(results)
 
@@ -96,3 +113,24 @@ def test_it_says_which_machine_it_ran_on(run: dict[str, Any]) -> None:
     assert machine["nproc"] >= 1
     assert machine["python_packages"]["python-socketio"]
     assert machine["node_packages"]["socket.io"]
+
+
+def test_the_web_app_was_loaded_opened_scrolled_and_followed(run: dict[str, Any]) -> None:
+    if not run["_chromium"]:
+        services.missing(f"Chromium ({check_chromium()})")
+    results = run["results"]
+    w1 = results["W1"]["ours"]
+    assert w1["loads"] == QUICK.w1_loads
+    assert w1["interactive"]["n"] == QUICK.w1_loads
+    # The page, its scripts, its stylesheet and the API calls behind the vault list.
+    assert w1["requests"] >= 6
+    assert w1["kb"] > 50
+    w2 = results["W2"]["ours"]
+    assert w2["sources"] == QUICK.w2_sources
+    assert 0 < w2["first_rows_ms"] <= w2["loaded_ms"]
+    # It scrolled until the oldest source was on screen, with rows drawn on the way.
+    assert w2["scroll"]["frames"] > 0
+    assert 0 < w2["rows_kept"] <= QUICK.w2_sources
+    w3 = results["W3"]["ours"]
+    assert w3["to_dom"]["n"] == QUICK.w3_events
+    assert 0 < w3["to_dom"]["p50"] <= w3["to_dom"]["max"]

@@ -135,10 +135,14 @@ METRICS = [
     _m("W1", "time to interactive p50", "ms", "interactive.p50", LOW, op="<=", limit=1000),
     _m("W1", "time to interactive max", "ms", "interactive.max", LOW),
     _m("W1", "click to its form in the DOM p50", "ms", "click_response.p50", LOW),
+    _m("W1", "page main-thread CPU until interactive p50", "ms", "page_cpu.p50", LOW),
+    _m("W1", "server CPU until interactive p50", "ms", "server_cpu.p50", LOW),
     _m("W1", "complete (no page error)", "", "complete", HIGH),
     _m("W2", "click to the first rows", "ms", "first_rows_ms", LOW, op="<=", limit=1000),
     _m("W2", "click to every source loaded", "ms", "loaded_ms", LOW),
     _m("W2", "longest task while loading", "ms", "long_tasks_while_loading.longest_ms", LOW),
+    _m("W2", "page main-thread CPU while loading", "s", "page_cpu_loading_s", LOW),
+    _m("W2", "page main-thread CPU while scrolling", "s", "page_cpu_scrolling_s", LOW),
     _m("W2", "scroll to the end", "s", "scroll.seconds", LOW),
     _m("W2", "scroll frame p50", "ms", "scroll.frame.p50", LOW),
     _m("W2", "scroll frame p99", "ms", "scroll.frame.p99", LOW, op="<=", limit=50),
@@ -150,6 +154,8 @@ METRICS = [
     _m("W3", "event arrival to DOM max", "ms", "to_dom.max", LOW),
     _m("W3", "event arrival to next frame p99", "ms", "to_frame.p99", LOW),
     _m("W3", "commit to DOM p99", "ms", "commit_to_dom.p99", LOW),
+    _m("W3", "page main-thread CPU per event", "ms", "page_cpu_ms_per_event", LOW),
+    _m("W3", "server CPU per event", "ms", "server_cpu_ms_per_event", LOW),
     _m("W3", "complete (every event's row shown)", "", "complete", HIGH),
 ]
 

@@ -23,13 +23,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bench.procs import JS, BenchError
+from bench.procs import JS, BenchError, cpu_seconds
 from bench.report import summarize
 from bench.world import World, make_world, source_title
 from sourcevault.auth.cookies import COOKIE_NAME
 
 if TYPE_CHECKING:
-    from playwright.async_api import Browser, BrowserContext, Page
+    from playwright.async_api import Browser, BrowserContext, CDPSession, Page
 
     from bench.scenarios import Run, Sizes
 
@@ -128,11 +128,20 @@ class Tab:
 
     context: BrowserContext
     page: Page
+    cdp: CDPSession | None = None
     # request id -> [url, resource type, bytes, CDP time it finished (s)]
     requests: dict[str, list[Any]] = field(default_factory=dict)
     frames: list[tuple[float, int]] = field(default_factory=list)  # (CDP time, bytes)
     document_sent: float | None = None  # CDP time the document was asked for
     errors: list[str] = field(default_factory=list)
+
+    async def cpu(self) -> float:
+        """CPU seconds the page's main thread has used so far (the renderer's own count, which
+        a busy machine's waiting does not inflate as it does wall-clock times)."""
+        assert self.cdp is not None
+        answer = await self.cdp.send("Performance.getMetrics")
+        metrics = {m["name"]: m["value"] for m in answer["metrics"]}
+        return float(metrics["ThreadTime"])
 
     async def probe(self, expression: str, arg: Any = None) -> Any:
         return await self.page.evaluate(expression, arg)
@@ -144,7 +153,8 @@ class Tab:
         """Bytes received from the document's request to ``until_ms`` after it (or all)."""
         if self.document_sent is None:
             raise BenchError("the page's document was never requested")
-        limit = None if until_ms is None else self.document_sent + until_ms / 1000
+        start = self.document_sent
+        limit = None if until_ms is None else start + until_ms / 1000
         rows = [r for r in self.requests.values() if r[3] is not None]
         counted = [r for r in rows if limit is None or r[3] <= limit]
         frames = [b for t, b in self.frames if limit is None or t <= limit]
@@ -156,9 +166,13 @@ class Tab:
             "requests": len(counted),
             "websocket_frames": len(frames),
             "by_type": by_type | {"WebSocket": sum(frames)},
-            "files": sorted(
-                ([r[0].split("?")[0], r[2]] for r in counted if r[1] in ("Script", "Stylesheet")),
-                key=lambda x: -x[1],
+            # What came when: [path, type, bytes, ms from the document's request to the end].
+            "timeline": sorted(
+                (
+                    [r[0].split("//", 1)[-1].split("/", 1)[-1], r[1], r[2], (r[3] - start) * 1000]
+                    for r in counted
+                ),
+                key=lambda x: x[3],
             ),
         }
 
@@ -173,7 +187,7 @@ async def open_tab(browser: Browser, base_url: str, token: str) -> Tab:
     page = await context.new_page()
     tab = Tab(context, page)
     page.on("pageerror", lambda exc: tab.errors.append(str(exc)))
-    cdp = await context.new_cdp_session(page)
+    cdp = tab.cdp = await context.new_cdp_session(page)
 
     def sent(e: dict[str, Any]) -> None:
         if e.get("type") == "Document" and tab.document_sent is None:
@@ -194,6 +208,7 @@ async def open_tab(browser: Browser, base_url: str, token: str) -> Tab:
     cdp.on("Network.loadingFinished", finished)
     cdp.on("Network.webSocketFrameReceived", frame)
     await cdp.send("Network.enable")
+    await cdp.send("Performance.enable")
     await cdp.send("Network.clearBrowserCache")
     return tab
 
@@ -254,8 +269,10 @@ async def w1(run: Run) -> dict[str, Any]:
             tab = await open_tab(browser, run.server.url, reader.token)
             try:
                 await tab.page.add_init_script(script=f"({VAULT_LIST_READY})({vaults})")
+                server0 = cpu_seconds(run.server.pid)
                 await tab.page.goto("/", wait_until="commit")
                 await tab.until("() => __probe.marks.ready !== undefined")
+                page_cpu, server_cpu = await tab.cpu(), cpu_seconds(run.server.pid) - server0
                 marks = await tab.probe("() => __probe.marks")
                 tasks = await tab.probe("() => __probe.longTasks")
                 ready = marks["ready"]
@@ -270,6 +287,9 @@ async def w1(run: Run) -> dict[str, Any]:
                 loads.append(
                     {
                         "ready_ms": ready,
+                        # Both read a moment after the page was ready.
+                        "page_cpu_ms": page_cpu * 1000,
+                        "server_cpu_ms": server_cpu * 1000,
                         "interactive_ms": interactive,
                         "click_response_ms": marks["renameForm"] - marks["click:BUTTON"],
                         "long_tasks": _long_tasks(tasks, 0, interactive),
@@ -290,6 +310,8 @@ async def w1(run: Run) -> dict[str, Any]:
         "interactive": summarize(interactive_ms),
         "ready": summarize([x["ready_ms"] for x in loads]),
         "click_response": summarize([x["click_response_ms"] for x in loads]),
+        "page_cpu": summarize([x["page_cpu_ms"] for x in loads]),
+        "server_cpu": summarize([x["server_cpu_ms"] for x in loads]),
         "per_load": loads,
         "complete": all(not x["errors"] for x in loads),
     }
@@ -303,23 +325,31 @@ VAULT_VIEW_READY = """(n) => {
     document.querySelector(".filters .count")?.textContent === `${n} sources`
     && !!document.querySelector("form.add-source"));
 }"""
-SCROLL_TO_END = """async ({ oldest, step }) => {
+SCROLL_TO_END = """async ({ oldest, step, withinMs }) => {
   const frames = [];
   let clicks = 0;
   const t0 = performance.now();
   let previous = t0;
-  const last = () => {
-    const row = document.querySelector("ul.sources > li.source:last-child");
-    return row && row.querySelector(".title").textContent === oldest
-      && row.getBoundingClientRect().bottom <= innerHeight ? row : null;
-  };
+  const lastRow = () => document.querySelector("ul.sources > li.source:last-child");
+  const done = (reached) => ({ reached, ms: performance.now() - t0, frames: frames.slice(1), clicks,
+    rows: document.querySelectorAll("li.source").length,
+    last: lastRow()?.querySelector(".title")?.textContent ?? null });
   return await new Promise((resolve) => {
+    // Frames may stop coming altogether on a starved machine: a timer ends it all the same.
+    const watchdog = setTimeout(() => resolve(done(false)), withinMs + 5000);
     function frame(now) {
       frames.push(now - previous);
       previous = now;
-      if (last()) {
-        resolve({ ms: performance.now() - t0, frames: frames.slice(1), clicks,
-          rows: document.querySelectorAll("li.source").length });
+      const row = lastRow();
+      if (row && row.querySelector(".title").textContent === oldest
+          && row.getBoundingClientRect().bottom <= innerHeight) {
+        clearTimeout(watchdog);
+        resolve(done(true));
+        return;
+      }
+      if (now - t0 > withinMs) {
+        clearTimeout(watchdog);
+        resolve(done(false));
         return;
       }
       const more = document.querySelector("button.more");
@@ -351,17 +381,24 @@ async def w2(run: Run) -> dict[str, Any]:
             await page.evaluate(VAULT_VIEW_READY, n)
             tasks_before = len(await tab.probe("() => __probe.longTasks"))
             run.status(f"opening a vault of {n:,} sources")
+            cpu0 = await tab.cpu()
             await link.click()
             await tab.until("() => __probe.marks.loaded !== undefined")
+            cpu1 = await tab.cpu()
             marks = await tab.probe("() => __probe.marks")
             click = marks["click:vault-name"]
             tasks = (await tab.probe("() => __probe.longTasks"))[tasks_before:]
             run.status(f"scrolling to the end of {n:,} sources")
             await asyncio.sleep(0.5)  # the last "Loading" re-render and the flash settle
-            scroll = await page.evaluate(
-                SCROLL_TO_END, {"oldest": source_title(0), "step": VIEWPORT["height"]}
+            scroll = await asyncio.wait_for(  # a page that stops drawing stops its frames too
+                page.evaluate(
+                    SCROLL_TO_END,
+                    {"oldest": source_title(0), "step": VIEWPORT["height"], "withinMs": WAIT_MS},
+                ),
+                WAIT_MS / 1000 + 60,
             )
             frames = scroll["frames"]
+            cpu2 = await tab.cpu()
         finally:
             await tab.context.close()
     return {
@@ -370,6 +407,8 @@ async def w2(run: Run) -> dict[str, Any]:
         "first_rows_ms": marks["firstRows"] - click,
         "loaded_ms": marks["loaded"] - click,
         "long_tasks_while_loading": _long_tasks(tasks, click, marks["loaded"]),
+        "page_cpu_loading_s": cpu1 - cpu0,
+        "page_cpu_scrolling_s": cpu2 - cpu1,
         "scroll": {
             "seconds": scroll["ms"] / 1000,
             "show_more_clicks": scroll["clicks"],
@@ -378,8 +417,10 @@ async def w2(run: Run) -> dict[str, Any]:
             "frames": len(frames),
         },
         "rows_kept": scroll["rows"],
+        "reached_the_end": scroll["reached"],
+        "last_row": scroll["last"],
         "samples": {"frame": frames},
-        "complete": not tab.errors,
+        "complete": scroll["reached"] and not tab.errors,
         "errors": tab.errors,
     }
 
@@ -432,7 +473,9 @@ async def w3(run: Run) -> dict[str, Any]:
                 await lg.call("reset")
                 await tab.probe("() => __probe.reset()")
             run.status(f"{count:,} creations while the app shows the vault")
+            page0, server0 = await tab.cpu(), cpu_seconds(run.server.pid)
             made = await create(count)
+            page_cpu, server_cpu = await tab.cpu() - page0, cpu_seconds(run.server.pid) - server0
             await asyncio.sleep(0.2)  # the last next-frame times
             events = await tab.probe("() => __probe.events")
             stats = await lg.call("stats", within=120)
@@ -450,6 +493,9 @@ async def w3(run: Run) -> dict[str, Any]:
         "to_dom": summarize(to_dom),
         "to_frame": summarize(to_frame),
         "commit_to_dom": summarize(commit_to_dom),
+        # The page's main thread and the server, per event, over the measured creations.
+        "page_cpu_ms_per_event": page_cpu * 1000 / count,
+        "server_cpu_ms_per_event": server_cpu * 1000 / count,
         "samples": {"to_dom": to_dom, "to_frame": to_frame},
         "complete": len(events) == count and {e[0] for e in events} == created and not tab.errors,
         "errors": tab.errors,

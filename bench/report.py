@@ -148,7 +148,7 @@ METRICS = [
     _m("W2", "scroll frame p99", "ms", "scroll.frame.p99", LOW, op="<=", limit=50),
     _m("W2", "frames over 50 ms", "frames", "scroll.long_frames", LOW),
     _m("W2", "source rows in the DOM at the end", "rows", "rows_kept", LOW),
-    _m("W2", "complete (no page error)", "", "complete", HIGH),
+    _m("W2", "complete (reached the oldest source, no page error)", "", "complete", HIGH),
     _m("W3", "event arrival to DOM p50", "ms", "to_dom.p50", LOW),
     _m("W3", "event arrival to DOM p99", "ms", "to_dom.p99", LOW, op="<=", limit=50),
     _m("W3", "event arrival to DOM max", "ms", "to_dom.max", LOW),

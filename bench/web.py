@@ -47,6 +47,7 @@ PROBE = JS / "webprobe.js"
 VIEWPORT = {"width": 1200, "height": 900}
 WAIT_MS = 120_000  # the longest any one step may take on a busy machine
 LONG_FRAME_MS = 50.0
+SCROLL_MS = 240_000  # W2 gives up scrolling after this, and says it did not reach the end
 
 
 def check_chromium() -> str | None:
@@ -393,9 +394,9 @@ async def w2(run: Run) -> dict[str, Any]:
             scroll = await asyncio.wait_for(  # a page that stops drawing stops its frames too
                 page.evaluate(
                     SCROLL_TO_END,
-                    {"oldest": source_title(0), "step": VIEWPORT["height"], "withinMs": WAIT_MS},
+                    {"oldest": source_title(0), "step": VIEWPORT["height"], "withinMs": SCROLL_MS},
                 ),
-                WAIT_MS / 1000 + 60,
+                SCROLL_MS / 1000 + 60,
             )
             frames = scroll["frames"]
             cpu2 = await tab.cpu()

@@ -327,48 +327,54 @@ VAULT_VIEW_READY = """(n) => {
     && !!document.querySelector("form.add-source"));
 }"""
 SCROLL_TO_END = """async ({ oldest, step, withinMs }) => {
+  // Timers drive the scrolling (a step every 16 ms, as a held key would) and animation frames
+  // are only counted: if the page stops drawing, that shows as one long frame, not as a stop.
   const frames = [];
   let clicks = 0;
   const t0 = performance.now();
-  let previous = t0;
-  const lastRow = () => document.querySelector("ul.sources > li.source:last-child");
-  const done = (reached) => ({ reached, ms: performance.now() - t0, frames: frames.slice(1), clicks,
-    rows: document.querySelectorAll("li.source").length,
-    last: lastRow()?.querySelector(".title")?.textContent ?? null });
-  return await new Promise((resolve) => {
-    // Frames may stop coming altogether on a starved machine: a timer ends it all the same.
-    const watchdog = setTimeout(() => resolve(done(false)), withinMs + 5000);
-    function frame(now) {
-      frames.push(now - previous);
-      previous = now;
-      const row = lastRow();
-      if (row && row.querySelector(".title").textContent === oldest
-          && row.getBoundingClientRect().bottom <= innerHeight) {
-        clearTimeout(watchdog);
-        resolve(done(true));
-        return;
-      }
-      if (now - t0 > withinMs) {
-        clearTimeout(watchdog);
-        resolve(done(false));
-        return;
-      }
-      const more = document.querySelector("button.more");
-      if (more && more.getBoundingClientRect().top < innerHeight) {
-        more.click();
-        clicks += 1;
-      }
-      document.scrollingElement.scrollTop += step;
-      requestAnimationFrame(frame);
-    }
+  let previous = null;
+  let counting = true;
+  const frame = (now) => {
+    if (!counting) return;
+    if (previous !== null) frames.push(now - previous);
+    previous = now;
     requestAnimationFrame(frame);
+  };
+  requestAnimationFrame(frame);
+  const lastRow = () => document.querySelector("ul.sources > li.source:last-child");
+  let reached = false;
+  while (performance.now() - t0 < withinMs) {
+    const row = lastRow();
+    if (row && row.querySelector(".title").textContent === oldest
+        && row.getBoundingClientRect().bottom <= innerHeight) {
+      reached = true;
+      break;
+    }
+    const more = document.querySelector("button.more");
+    if (more && more.getBoundingClientRect().top < innerHeight) {
+      more.click();
+      clicks += 1;
+    }
+    document.scrollingElement.scrollTop += step;
+    await new Promise((resolve) => setTimeout(resolve, 16));
+  }
+  // The frame that shows the end, or the frame still awaited when it gave up.
+  await new Promise((resolve) => {
+    requestAnimationFrame(resolve);
+    setTimeout(resolve, 5000);
   });
+  counting = false;
+  const now = performance.now();
+  if (previous !== null && now - previous > 50) frames.push(now - previous);
+  return { reached, ms: now - t0, frames, clicks,
+    rows: document.querySelectorAll("li.source").length,
+    last: lastRow()?.querySelector(".title")?.textContent ?? null };
 }"""
 
 
 async def w2(run: Run) -> dict[str, Any]:
     """The owner opens a vault of ``w2_sources`` sources from the vault list, then scrolls to
-    its end one viewport a frame, pressing "Show more" whenever it comes into view."""
+    its end one viewport every 16 ms, pressing "Show more" whenever it comes into view."""
     [vault] = run.world.vaults
     n = vault.sources
     async with chromium(run) as (browser, cores):

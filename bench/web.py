@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
@@ -29,7 +30,7 @@ from bench.world import World, make_world, source_title
 from sourcevault.auth.cookies import COOKIE_NAME
 
 if TYPE_CHECKING:
-    from playwright.async_api import Browser, BrowserContext, CDPSession, Page
+    from playwright.async_api import Browser, BrowserContext, CDPSession, Page, ViewportSize
 
     from bench.scenarios import Run, Sizes
 
@@ -44,7 +45,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PROBE = JS / "webprobe.js"
-VIEWPORT = {"width": 1200, "height": 900}
+VIEWPORT: ViewportSize = {"width": 1200, "height": 900}
 WAIT_MS = 120_000  # the longest any one step may take on a busy machine
 LONG_FRAME_MS = 50.0
 SCROLL_MS = 240_000  # W2 gives up scrolling after this, and says it did not reach the end
@@ -54,9 +55,7 @@ def check_chromium() -> str | None:
     """Why the browser scenarios cannot run, or None when they can."""
     if not CHROMIUM.exists():
         return f"Chromium is not installed at {CHROMIUM}"
-    try:
-        import playwright.async_api  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("playwright") is None:
         return "the playwright Python package is not installed (make install)"
     return None
 
@@ -180,7 +179,7 @@ class Tab:
 
 async def open_tab(browser: Browser, base_url: str, token: str) -> Tab:
     """A fresh context signed in as the token's user, with the probe, not yet navigated."""
-    context = await browser.new_context(base_url=base_url, viewport=VIEWPORT)  # type: ignore[arg-type]
+    context = await browser.new_context(base_url=base_url, viewport=VIEWPORT)
     await context.add_cookies(
         [{"name": COOKIE_NAME, "value": token, "url": base_url, "httpOnly": True}]
     )

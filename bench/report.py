@@ -139,6 +139,33 @@ METRICS = [
     _m("P1", "B1 delivery p99 with presence churn", "ms", "churned.delivery.p99", LOW),
     _m("P1", "p99 with churn / without", "x", "p99_ratio", LOW, op="<=", limit=1.1),
     _m("P1", "complete", "", "complete", HIGH),
+    _m("W1", "bytes received until interactive", "KB", "kb", LOW, op="<=", limit=300),
+    _m("W1", "requests until interactive", "requests", "requests", LOW),
+    _m("W1", "time to interactive p50", "ms", "interactive.p50", LOW, op="<=", limit=1000),
+    _m("W1", "time to interactive max", "ms", "interactive.max", LOW),
+    _m("W1", "click to its form in the DOM p50", "ms", "click_response.p50", LOW),
+    _m("W1", "page main-thread CPU until interactive p50", "ms", "page_cpu.p50", LOW),
+    _m("W1", "server CPU until interactive p50", "ms", "server_cpu.p50", LOW),
+    _m("W1", "complete (no page error)", "", "complete", HIGH),
+    _m("W2", "click to the first rows", "ms", "first_rows_ms", LOW, op="<=", limit=1000),
+    _m("W2", "click to every source loaded", "ms", "loaded_ms", LOW),
+    _m("W2", "longest task while loading", "ms", "long_tasks_while_loading.longest_ms", LOW),
+    _m("W2", "page main-thread CPU while loading", "s", "page_cpu_loading_s", LOW),
+    _m("W2", "page main-thread CPU while scrolling", "s", "page_cpu_scrolling_s", LOW),
+    _m("W2", "scroll to the end", "s", "scroll.seconds", LOW),
+    _m("W2", "scroll frame p50", "ms", "scroll.frame.p50", LOW),
+    _m("W2", "scroll frame p99", "ms", "scroll.frame.p99", LOW, op="<=", limit=50),
+    _m("W2", "frames over 50 ms", "frames", "scroll.long_frames", LOW),
+    _m("W2", "source rows in the DOM at the end", "rows", "rows_kept", LOW),
+    _m("W2", "complete (reached the oldest source, no page error)", "", "complete", HIGH),
+    _m("W3", "event arrival to DOM p50", "ms", "to_dom.p50", LOW),
+    _m("W3", "event arrival to DOM p99", "ms", "to_dom.p99", LOW, op="<=", limit=50),
+    _m("W3", "event arrival to DOM max", "ms", "to_dom.max", LOW),
+    _m("W3", "event arrival to next frame p99", "ms", "to_frame.p99", LOW),
+    _m("W3", "commit to DOM p99", "ms", "commit_to_dom.p99", LOW),
+    _m("W3", "page main-thread CPU per event", "ms", "page_cpu_ms_per_event", LOW),
+    _m("W3", "server CPU per event", "ms", "server_cpu_ms_per_event", LOW),
+    _m("W3", "complete (every event's row shown)", "", "complete", HIGH),
 ]
 
 
@@ -276,6 +303,8 @@ DISTRIBUTIONS: list[tuple[str, str, tuple[str, ...]]] = [
     ("B4", "B4 B1 at 10k connections", ("at_load", "samples", "delivery")),
     ("B5", "B5 refusal of a bad token", ("samples", "refusal")),
     ("B8", "B8 last receiver, 2 instances over Redis", ("samples", "last_receiver")),
+    ("W2", "W2 frame times scrolling 5,000 sources", ("samples", "frame")),
+    ("W3", "W3 event arrival to DOM", ("samples", "to_dom")),
 ]
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from bench import presence
+from bench import presence, web
 from bench.procs import BenchError, Loadgen, Server, cpu_seconds, rss_bytes
 from bench.report import summarize
 from bench.world import BenchVault, World, make_world
@@ -52,6 +52,13 @@ class Sizes:
     connect_concurrency: int = 100
     # Creations (or, in B3, a short fan-out) made and discarded before each measurement.
     warmup: int = 20
+    # W1-W3, the web app in Chromium (bench/web.py).
+    w1_loads: int = 5
+    w1_vaults: int = 10
+    w2_sources: int = 5000
+    w3_sources: int = 1000
+    w3_events: int = 300
+    w3_interval_ms: float = 100
 
 
 FULL = Sizes()
@@ -76,6 +83,12 @@ QUICK = replace(
     b8_creations=5,
     b8_interval_ms=20,
     warmup=2,
+    w1_loads=1,
+    w1_vaults=2,
+    w2_sources=250,
+    w3_sources=20,
+    w3_events=10,
+    w3_interval_ms=20,
 )
 
 
@@ -467,6 +480,27 @@ SCENARIOS = [
         "B1 with presence churn: 1,000 joins and leaves by other members meanwhile",
         lambda s: presence.world(s),
         lambda run: presence.p1(run),
+        reference=False,
+    ),
+    Scenario(
+        "W1",
+        "the web app: first load of / until the vault list is interactive",
+        web.w1_world,
+        web.w1,
+        reference=False,
+    ),
+    Scenario(
+        "W2",
+        "the web app: a vault of 5,000 sources opened and scrolled to its end",
+        web.w2_world,
+        web.w2,
+        reference=False,
+    ),
+    Scenario(
+        "W3",
+        "the web app: a source:created event's arrival to its row in the DOM",
+        web.w3_world,
+        web.w3,
         reference=False,
     ),
 ]

@@ -4,14 +4,15 @@ Ours gets them written straight into its fresh database before it starts (thousa
 through the REST API would time the password hash, not the server); the reference gets the
 same ids and tokens through its ``/bench/seed`` route. Every connection is a distinct user
 with a token session of its own, a viewer of its vault; each vault's owner makes the REST
-creations.
+creations. A vault may start with sources already in it (the web app's long vault), written
+the same way, without events: its ``seq`` stays 0.
 """
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert
@@ -21,6 +22,7 @@ from sourcevault.auth.passwords import hash_password
 from sourcevault.auth.service import hash_token
 from sourcevault.db.base import new_id, utcnow
 from sourcevault.db.engine import build_engine
+from sourcevault.sources.models import Source
 from sourcevault.vaults.models import Membership, Vault
 from sourcevault.vaults.roles import Role
 
@@ -39,6 +41,7 @@ class BenchVault:
     name: str
     owner: BenchUser
     watchers: tuple[BenchUser, ...]
+    sources: int = 0  # written into our database before the server starts
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,8 @@ class World:
 
     @property
     def users(self) -> list[BenchUser]:
-        return [u for v in self.vaults for u in (v.owner, *v.watchers)]
+        """Each user once, though one may be in several vaults."""
+        return list(dict.fromkeys(u for v in self.vaults for u in (v.owner, *v.watchers)))
 
     def clients(self) -> list[dict[str, Any]]:
         """The load generator's view: one connection per watcher, joined to its vault."""
@@ -96,8 +100,39 @@ def merge(*worlds: World) -> World:
     return World(tuple(v for w in worlds for v in w.vaults))
 
 
+TAGS = ("method", "survey", "dataset", "theory", "replication", "review")
+
+
+def source_title(n: int) -> str:
+    """The title of a vault's n-th seeded source (0 is the oldest)."""
+    return f"Bench source {n:05d}"
+
+
+def _sources(vault: BenchVault, now: datetime) -> list[dict[str, Any]]:
+    """The vault's seeded sources, by its owner, one millisecond apart, the newest now."""
+    return [
+        {
+            "id": new_id(),
+            "vault_id": vault.id,
+            "title": source_title(n),
+            "url": f"https://example.org/papers/{n}",
+            "annotation": "Read for the benchmark." if n % 3 == 0 else None,
+            "tags": sorted({TAGS[n % len(TAGS)], TAGS[n // len(TAGS) % len(TAGS)]})
+            if n % 4
+            else [],
+            "version": 1,
+            "created_by_id": vault.owner.id,
+            "created_by_name": vault.owner.name,
+            "created_at": (at := now - timedelta(milliseconds=vault.sources - n)),
+            "updated_at": at,
+        }
+        for n in range(vault.sources)
+    ]
+
+
 async def seed_database(database_url: str, world: World) -> None:
-    """Write the world's users, token sessions, vaults and memberships in one transaction."""
+    """Write the world's users, token sessions, vaults, memberships and sources in one
+    transaction."""
     password_hash = await hash_password(secrets.token_urlsafe(16))  # nobody logs in with it
     now = utcnow()
     expires = now + timedelta(days=1)
@@ -147,5 +182,8 @@ async def seed_database(database_url: str, world: World) -> None:
                     for u, role in [(v.owner, Role.OWNER), *((w, Role.VIEWER) for w in v.watchers)]
                 ],
             )
+            sources = [s for v in world.vaults for s in _sources(v, now)]
+            if sources:
+                await conn.execute(insert(Source), sources)
     finally:
         await engine.dispose()

@@ -1,7 +1,7 @@
 """A smoke run of the benchmark: every scenario at tiny sizes, on our server and on the Node
-reference, through the real ``python -m bench --quick`` that ``make bench`` runs. It checks
-that each scenario ran to the end and counted right (every client got every event), never how
-fast anything was."""
+reference (the web app's W scenarios on ours alone, in Chromium), through the real
+``python -m bench --quick`` that ``make bench`` runs. It checks that each scenario ran to the
+end and counted right (every client got every event), never how fast anything was."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from bench.collab import Corpus
 from bench.collab import sizes as collab_sizes
 from bench.presence import CHURN_QUICK
 from bench.scenarios import QUICK, SCENARIOS
+from bench.web import check_chromium
 from tests import services
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,6 +40,10 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("bench")
     command = [sys.executable, "-m", "bench", "--quick", "--out", str(out)]
     command += ["--pg", admin if pg else "", "--redis", services.REDIS_URL if redis else ""]
+    # Without Chromium the others still run; the web app's test below skips (fails in CI).
+    chromium = check_chromium() is None
+    if not chromium:
+        command += ["--only", ",".join(s.key for s in SCENARIOS if s.key[0] != "W")]
     done = subprocess.run(
         command,
         cwd=ROOT,
@@ -53,13 +58,18 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     document["_stdout"] = done.stdout
     document["_pg"] = pg
     document["_cluster"] = pg and redis  # B8 runs only with both
+    document["_chromium"] = chromium
     return document
 
 
 def test_every_scenario_ran_on_both_servers(run: dict[str, Any]) -> None:
     """Both servers, but for the scenarios of ours alone (``reference=False``)."""
     results = run["results"]
-    ran = [s for s in SCENARIOS if s.key != "B8" or run["_cluster"]]  # B8 needs both
+    ran = [
+        s
+        for s in SCENARIOS
+        if (s.key != "B8" or run["_cluster"]) and (s.key[0] != "W" or run["_chromium"])
+    ]
     assert sorted(results) == sorted(s.key for s in ran)
     for scenario in ran:
         sides = results[scenario.key]
@@ -149,3 +159,24 @@ def test_presence_churn_ran_beside_b1(run: dict[str, Any]) -> None:
     assert p1["joins"] == CHURN_QUICK
     for part in ("alone", "churned"):
         assert p1[part]["delivery"]["n"] == QUICK.b1_clients * QUICK.b1_creations
+
+
+def test_the_web_app_was_loaded_opened_scrolled_and_followed(run: dict[str, Any]) -> None:
+    if not run["_chromium"]:
+        services.missing(f"Chromium ({check_chromium()})")
+    results = run["results"]
+    w1 = results["W1"]["ours"]
+    assert w1["loads"] == QUICK.w1_loads
+    assert w1["interactive"]["n"] == QUICK.w1_loads
+    # The page, its scripts, its stylesheet and the API calls behind the vault list.
+    assert w1["requests"] >= 6
+    assert w1["kb"] > 50
+    w2 = results["W2"]["ours"]
+    assert w2["sources"] == QUICK.w2_sources
+    assert 0 < w2["first_rows_ms"] <= w2["loaded_ms"]
+    # It scrolled until the oldest source was on screen, with rows drawn on the way.
+    assert w2["scroll"]["frames"] > 0
+    assert 0 < w2["rows_kept"] <= QUICK.w2_sources
+    w3 = results["W3"]["ours"]
+    assert w3["to_dom"]["n"] == QUICK.w3_events
+    assert 0 < w3["to_dom"]["p50"] <= w3["to_dom"]["max"]

@@ -34,15 +34,27 @@ from sqlalchemy import (
     table,
     update,
 )
-from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import UserDefinedType
 
 from sourcevault.search.text import FIELDS, fts_columns, tsvector
 
 if TYPE_CHECKING:
     # Not at run time: ``sourcevault.sources`` imports this module to install the listeners.
     from sourcevault.sources.models import Source
+
+
+class TsVector(UserDefinedType[str]):
+    """PostgreSQL's ``tsvector``, for the column and the casts: SQLAlchemy's own (``TSVECTOR``)
+    would import its whole PostgreSQL dialect into every server, SQLite ones included, at
+    start."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **_kw: Any) -> str:
+        return "TSVECTOR"
+
 
 SQLITE_DOCS = Table(
     "source_search",
@@ -58,7 +70,7 @@ PG_DOCS = Table(
     "source_search",
     MetaData(),
     Column("source_id", String(32), primary_key=True),
-    Column("document", TSVECTOR, nullable=False),
+    Column("document", TsVector(), nullable=False),
 )
 
 
@@ -70,7 +82,7 @@ def _inserted(_mapper: Any, connection: Connection, source: Source) -> None:
     if connection.dialect.name == "postgresql":
         connection.execute(
             insert(PG_DOCS).values(
-                source_id=source.id, document=cast(tsvector(*_fields(source)), TSVECTOR)
+                source_id=source.id, document=cast(tsvector(*_fields(source)), TsVector())
             )
         )
         return
@@ -84,7 +96,7 @@ def _updated(_mapper: Any, connection: Connection, source: Source) -> None:
         connection.execute(
             update(PG_DOCS)
             .where(PG_DOCS.c.source_id == source.id)
-            .values(document=cast(tsvector(*_fields(source)), TSVECTOR))
+            .values(document=cast(tsvector(*_fields(source)), TsVector()))
         )
         return
     row_id = select(SQLITE_DOCS.c.id).where(SQLITE_DOCS.c.source_id == source.id)
@@ -105,7 +117,7 @@ async def index_new(session: AsyncSession, sources: list[dict[str, Any]]) -> Non
     if connection.dialect.name == "postgresql":
         documents = await asyncio.to_thread(lambda: [tsvector(*f) for f in fields])
         statement = insert(PG_DOCS).values(
-            source_id=bindparam("sid"), document=cast(bindparam("doc", type_=String), TSVECTOR)
+            source_id=bindparam("sid"), document=cast(bindparam("doc", type_=String), TsVector())
         )
         rows = [{"sid": s["id"], "doc": d} for s, d in zip(sources, documents, strict=True)]
         await session.execute(statement, rows)

@@ -35,7 +35,6 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.dialects.postgresql import JSONB, TSQUERY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -95,6 +94,8 @@ def decode_ranked_cursor(cursor: str) -> tuple[int, datetime, str]:
 
 def _tag_filter(dialect: str, tag: str) -> ColumnElement[bool]:
     if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import JSONB  # not at start: see TsVector
+
         return cast(Source.tags, JSONB).contains([tag])
     each = func.json_each(Source.tags).table_valued("value")
     return exists(select(literal_column("1")).select_from(each).where(each.c.value == tag))
@@ -104,6 +105,8 @@ def _matching(dialect: str, terms: list[text.Term]) -> tuple[Any, ColumnElement[
     """(what to join to ``sources`` (the index, on SQLite the matches too), the condition that
     every term matches, the score)."""
     if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import TSQUERY  # not at start: see TsVector
+
         document = PG_DOCS.c.document
 
         def matches(query: str) -> ColumnElement[bool]:

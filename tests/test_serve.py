@@ -10,6 +10,7 @@ import gc
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -77,6 +78,32 @@ def test_a_client_connecting_while_serve_starts_is_held_then_answered(
     finally:
         proc.terminate()
         proc.wait(STARTUP)
+
+
+# What a server on SQLite never needs until a request does: the import formats' parsers and
+# SQLAlchemy's PostgreSQL dialect (the transfer and search suites show both still work).
+_LOADED_ON_USE = ("rispy", "bibtexparser", "pylatexenc", "sqlalchemy.dialects.postgresql")
+
+
+def test_a_server_on_sqlite_builds_its_app_without_the_parsers_or_the_postgresql_dialect(
+    database_url: str,
+) -> None:
+    script = (
+        "import sys\n"
+        "from sourcevault import cli\n"
+        "from sourcevault.config import get_settings\n"
+        "cli.build_app(get_settings())\n"
+        f"print(sorted(n for n in sys.modules if n.startswith({_LOADED_ON_USE!r})))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        env=server_env(database_url),
+        capture_output=True,
+        text=True,
+        timeout=STARTUP,
+        check=True,
+    )
+    assert out.stdout.strip() == "[]", out.stdout
 
 
 def test_the_collector_serve_turns_off_for_its_start_is_back_on_when_it_serves() -> None:

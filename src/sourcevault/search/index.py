@@ -19,6 +19,7 @@ because they differ between the two.
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
@@ -37,9 +38,9 @@ from sqlalchemy import (
     table,
     update,
 )
-from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import UserDefinedType
 
 from sourcevault.db.base import UTCDateTime
 from sourcevault.search.text import FIELDS, fts_columns, tsvector
@@ -47,6 +48,35 @@ from sourcevault.search.text import FIELDS, fts_columns, tsvector
 if TYPE_CHECKING:
     # Not at run time: ``sourcevault.sources`` imports this module to install the listeners.
     from sourcevault.sources.models import Source
+
+
+class TsVector(UserDefinedType[str]):
+    """PostgreSQL's ``tsvector``, for the column and the casts: SQLAlchemy's own (``TSVECTOR``)
+    would import its whole PostgreSQL dialect into every server, SQLite ones included, at
+    start."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **_kw: Any) -> str:
+        return "TSVECTOR"
+
+
+class Jsonb(UserDefinedType[list[str]]):
+    """PostgreSQL's ``jsonb``, for the index row's copy of the tags, for the same reason: the
+    driver takes it as JSON text (a search's tag filter casts to the dialect's own ``JSONB``,
+    imported when it runs)."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **_kw: Any) -> str:
+        return "JSONB"
+
+    def bind_processor(self, dialect: Any) -> Any:
+        def process(value: list[str] | None) -> str | None:
+            return None if value is None else json.dumps(value)
+
+        return process
+
 
 SQLITE_DOCS = Table(
     "source_search",
@@ -65,10 +95,10 @@ PG_DOCS = Table(
     "source_search",
     MetaData(),
     Column("source_id", String(32), primary_key=True),
-    Column("document", TSVECTOR, nullable=False),
+    Column("document", TsVector(), nullable=False),
     Column("vault_id", String(32), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
-    Column("tags", JSONB, nullable=False),
+    Column("tags", Jsonb(), nullable=False),
 )
 
 
@@ -89,7 +119,7 @@ def _inserted(_mapper: Any, connection: Connection, source: Source) -> None:
         connection.execute(
             insert(PG_DOCS).values(
                 source_id=source.id,
-                document=cast(tsvector(*_fields(source)), TSVECTOR),
+                document=cast(tsvector(*_fields(source)), TsVector()),
                 **_place(source),
             )
         )
@@ -105,7 +135,7 @@ def _updated(_mapper: Any, connection: Connection, source: Source) -> None:
             update(PG_DOCS)
             .where(PG_DOCS.c.source_id == source.id)
             .values(
-                document=cast(tsvector(*_fields(source)), TSVECTOR), tags=_place(source)["tags"]
+                document=cast(tsvector(*_fields(source)), TsVector()), tags=_place(source)["tags"]
             )
         )
         return
@@ -134,10 +164,10 @@ async def index_new(session: AsyncSession, sources: list[dict[str, Any]]) -> Non
         documents = await asyncio.to_thread(lambda: [tsvector(*f) for f in fields])
         statement = insert(PG_DOCS).values(
             source_id=bindparam("sid"),
-            document=cast(bindparam("doc", type_=String), TSVECTOR),
+            document=cast(bindparam("doc", type_=String), TsVector()),
             vault_id=bindparam("vid"),
             created_at=bindparam("at", type_=UTCDateTime),
-            tags=bindparam("tags", type_=JSONB),
+            tags=bindparam("tags", type_=Jsonb()),
         )
         rows = [
             {

@@ -36,7 +36,6 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.dialects.postgresql import JSONB, TSQUERY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sourcevault.auth.principal import Principal
@@ -96,6 +95,8 @@ def decode_ranked_cursor(cursor: str) -> tuple[int, datetime, str]:
 def _tag_filter(dialect: str, tags: Any, tag: str) -> ColumnElement[bool]:
     """``tags`` (a JSON list: the source's, or the index row's copy) holds ``tag``."""
     if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import JSONB  # not at start: see TsVector
+
         return cast(tags, JSONB).contains([tag])
     each = func.json_each(tags).table_valued("value")
     return exists(select(literal_column("1")).select_from(each).where(each.c.value == tag))
@@ -108,6 +109,8 @@ def _matching(
     the condition that every term matches, the score). No source's row is read: the index
     row holds the source's vault and creation time."""
     if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import TSQUERY  # not at start: see TsVector
+
         document = PG_DOCS.c.document
 
         def matches(query: str) -> ColumnElement[bool]:

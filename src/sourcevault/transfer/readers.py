@@ -30,14 +30,18 @@ import io
 import json
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cache
 from html.parser import HTMLParser
-from typing import Any
-
-import rispy
-from bibtexparser.entrypoint import parse_string
-from pylatexenc.latex2text import LatexNodes2Text
+from typing import TYPE_CHECKING, Any
 
 from sourcevault.errors import ValidationFailed
+
+if TYPE_CHECKING:
+    from pylatexenc.latex2text import LatexNodes2Text
+
+# The parsers (rispy, bibtexparser, pylatexenc) are imported by the reader that uses them, at
+# the first import of their format: a server's start, which clients coming back after a restart
+# wait out, does not load them.
 
 
 class ImportFormat(StrEnum):
@@ -79,7 +83,14 @@ def _refuse(message: str) -> ValidationFailed:
 
 # -- BibTeX ----------------------------------------------------------------------------------
 
-_LATEX = LatexNodes2Text()
+
+@cache
+def _latex() -> LatexNodes2Text:
+    from pylatexenc.latex2text import LatexNodes2Text
+
+    return LatexNodes2Text()
+
+
 # Braces alone only group (Zotero wraps capitals in them: "{AlphaFold}"); these need the
 # decoder, which takes a good part of a millisecond a field.
 _LATEX_MARKS = frozenset("\\$~")
@@ -97,10 +108,12 @@ def _from_latex(value: str) -> str:
         return value.replace("{", "").replace("}", "").strip()
     for latex, stand_in in _LITERALS:
         value = value.replace(latex, stand_in)
-    return str(_LATEX.latex_to_text(value)).replace(_CARET, "^").strip()
+    return str(_latex().latex_to_text(value)).replace(_CARET, "^").strip()
 
 
 def _bibtex(text: str) -> list[Entry]:
+    from bibtexparser.entrypoint import parse_string
+
     library = parse_string(text)
     # Blocks come back by kind; put the entries and the failures back into file order.
     blocks: list[tuple[int, Entry]] = []
@@ -141,6 +154,8 @@ def _bibtex_entry(fields: dict[str, Any]) -> Entry:
 
 
 def _ris(text: str) -> list[Entry]:
+    import rispy
+
     # URLs are not split on ";" (rispy's default), which may sit inside a URL.
     records = rispy.loads(text, delimiter_tags_mapping={}, skip_unknown_tags=True)
     return [_ris_entry(record) for record in records]

@@ -8,9 +8,11 @@
 //   connect {url, clients: [{token, vaults: [id]}], concurrency, reconnect}
 //       opens the sockets (at most `concurrency` handshakes in flight), then joins each vault;
 //       answers the counts, failures and how long each phase took.
-//   create {url, vaultId, token, count, intervalMs, concurrency}
-//       source creations through REST: one every intervalMs (open loop), or, with intervalMs 0,
-//       `concurrency` back-to-back callers; records each call's start and end.
+//   create {url, vaultId, token, count, intervalMs, concurrency, via}
+//       source creations through REST (via "rest", the default) or as `source:create` with an
+//       acknowledgement on one socket of the token's user (via "socket"): one every intervalMs
+//       (open loop), or, with intervalMs 0, `concurrency` back-to-back callers; records each
+//       call's start and end.
 //   wait {expected, timeoutMs}       until every client holds `expected` events (or time is up)
 //   stats {}                         what was received: per client, per event, latencies
 //   reset {}                         forget what was received and the calls made
@@ -220,7 +222,42 @@ async function createOne(url, vaultId, token, i) {
   calls.push([sourceId, start, wall(), status]);
 }
 
-async function create({ url, vaultId, token, count: n, intervalMs = 0, concurrency = 1 }) {
+function socketCreateOne(socket, vaultId, i) {
+  const start = wall();
+  return new Promise((resolve) => {
+    socket.timeout(30000).emit('source:create', { vaultId, ...PAYLOAD(i) }, (err, answer) => {
+      const ok = !err && answer && answer.ok;
+      if (!ok) process.stderr.write(`socket create failed: ${err ? err.message : JSON.stringify(answer)}\n`);
+      // 201 as REST would answer, so that `failed` counts both the same way.
+      calls.push([ok ? answer.source.id : null, start, wall(), ok ? 201 : 0]);
+      resolve();
+    });
+  });
+}
+
+function writerSocket(url, token) {
+  const socket = io(url, { transports: ['websocket'], auth: { token }, reconnection: false });
+  return new Promise((resolve, reject) => {
+    socket.once('connect', () => resolve(socket));
+    socket.once('connect_error', (err) => reject(err));
+  });
+}
+
+async function create({ url, vaultId, token, count: n, intervalMs = 0, concurrency = 1, via = 'rest' }) {
+  let one = (k) => createOne(url, vaultId, token, k);
+  let socket = null;
+  if (via === 'socket') {
+    socket = await writerSocket(url, token);
+    one = (k) => socketCreateOne(socket, vaultId, k);
+  }
+  try {
+    return await createCalls(one, n, intervalMs, concurrency);
+  } finally {
+    if (socket) socket.close();
+  }
+}
+
+async function createCalls(one, n, intervalMs, concurrency) {
   const t0 = wall();
   if (intervalMs > 0) {
     const pending = [];
@@ -228,12 +265,12 @@ async function create({ url, vaultId, token, count: n, intervalMs = 0, concurren
       const due = t0 + i * intervalMs;
       const wait = due - wall();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      pending.push(createOne(url, vaultId, token, i));
+      pending.push(one(i));
     }
     await Promise.all(pending);
   } else {
     let i = 0;
-    await pool(Array.from({ length: n }, () => i++), concurrency, (k) => createOne(url, vaultId, token, k));
+    await pool(Array.from({ length: n }, () => i++), concurrency, one);
   }
   return { calls: n, failed: calls.filter((c) => c[3] !== 201).length, seconds: (wall() - t0) / 1000 };
 }

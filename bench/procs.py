@@ -67,7 +67,7 @@ def raise_nofile() -> None:
             continue
 
 
-def _child_setup(cores: frozenset[int]) -> Callable[[], None]:
+def child_setup(cores: frozenset[int]) -> Callable[[], None]:
     def setup() -> None:
         raise_nofile()
         if cores:
@@ -161,7 +161,7 @@ class Server:
             stderr=self._log_file,
             env=self.env,
             cwd=self.cwd,
-            preexec_fn=_child_setup(self.cores),
+            preexec_fn=child_setup(self.cores),
         )
         if self.cores and os.sched_getaffinity(self.proc.pid) != self.cores:
             raise BenchError(f"{self.name} is not pinned to cores {sorted(self.cores)}")
@@ -259,7 +259,7 @@ class Loadgen:
             stderr=self._log_file,
             cwd=ROOT,
             limit=1 << 30,
-            preexec_fn=_child_setup(self.cores),
+            preexec_fn=child_setup(self.cores),
         )
         self._reader = asyncio.create_task(self._read())
 

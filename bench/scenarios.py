@@ -1,4 +1,5 @@
-"""The scenarios B1-B8, each run the same way on our server and on the Node reference.
+"""The scenarios, each run the same way on our server and on the Node reference (B7's writes
+are also measured beside a floor: the same rows written by a plain script), or on ours alone.
 
 A scenario gets a started server (its users, tokens and vaults already made, see ``world``)
 and starts the load generators it needs. Latencies are in milliseconds: an event's delivery is
@@ -11,6 +12,7 @@ complete: every client connected, and got every event exactly once and in order.
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
@@ -18,9 +20,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
+import orjson
 
 from bench import presence, web
-from bench.procs import BenchError, Loadgen, Server, cpu_seconds, rss_bytes
+from bench.procs import BenchError, Loadgen, Server, child_setup, cpu_seconds, rss_bytes
 from bench.report import summarize
 from bench.world import BenchVault, World, make_world
 
@@ -135,9 +138,17 @@ def _complete(stats: dict[str, Any], expected: int) -> bool:
 
 
 async def creations(
-    run: Run, lg: Loadgen, vault: BenchVault, count: int, interval_ms: float, concurrency: int = 1
+    run: Run,
+    lg: Loadgen,
+    vault: BenchVault,
+    count: int,
+    interval_ms: float,
+    concurrency: int = 1,
+    via: str = "rest",
 ) -> dict[str, Any]:
-    """REST creations in ``vault`` while ``lg``'s clients watch it, then every delivery.
+    """REST creations (or, ``via`` "socket", ``source:create`` calls with an acknowledgement on
+    one socket of the owner's) in ``vault`` while ``lg``'s clients watch it, then every
+    delivery; and the server's CPU time per creation made.
 
     A few creations first warm both ends up (the reference's JIT, our first queries); they are
     waited for and then forgotten.
@@ -153,10 +164,12 @@ async def creations(
             count=warmup,
             intervalMs=interval_ms,
             concurrency=concurrency,
+            via=via,
         )
         await lg.call("wait", expected=warmup, timeoutMs=30_000)
-        await lg.call("reset")
-    run.status(f"{count:,} REST creations")
+    await lg.call("reset")
+    run.status(f"{count:,} {via} creations")
+    cpu0 = cpu_seconds(run.server.pid)
     made = await lg.call(
         "create",
         within=600,
@@ -166,9 +179,11 @@ async def creations(
         count=count,
         intervalMs=interval_ms,
         concurrency=concurrency,
+        via=via,
     )
+    cpu = cpu_seconds(run.server.pid) - cpu0
     if made["failed"]:
-        raise BenchError(f"{made['failed']} of {count} REST creations failed")
+        raise BenchError(f"{made['failed']} of {count} {via} creations failed")
     run.status("waiting for every delivery")
     await lg.call("wait", expected=count, timeoutMs=30_000)
     stats = await lg.call("stats", within=120)
@@ -186,6 +201,8 @@ async def creations(
         "events": count,
         "seconds": made["seconds"],
         "per_s": count / made["seconds"],
+        # The server's, while the calls were made (the last deliveries may finish after).
+        "cpu_ms_per_creation": cpu * 1000 / count,
         "complete": complete,
         "delivery": summarize(stats["latencies"]),
         "last_receiver": summarize(last_receiver),
@@ -390,18 +407,49 @@ async def b6(run: Run) -> dict[str, Any]:
     }
 
 
-# -- B7: REST throughput --------------------------------------------------------------------------
+# -- B7: write throughput, beside the database's floor ---------------------------------------------
 
 
 async def b7(run: Run) -> dict[str, Any]:
+    """Back-to-back creations by ``b7_concurrency`` callers, watched: through REST, then (ours:
+    the reference has no socket writes) through the socket; then, on ours, the floor
+    (bench/floor.py) on the same database, pinned where the server is."""
     vault = run.world.vaults[0]
+    s = run.sizes
     async with run.loadgen("b7") as lg:
         await connect(run, lg, run.world.clients())
-        out = await creations(
-            run, lg, vault, run.sizes.b7_creations, 0, concurrency=run.sizes.b7_concurrency
-        )
-    out.pop("samples")
+        out = await creations(run, lg, vault, s.b7_creations, 0, concurrency=s.b7_concurrency)
+        out.pop("samples")
+        if run.side == "ours":
+            socket = await creations(
+                run, lg, vault, s.b7_creations, 0, concurrency=s.b7_concurrency, via="socket"
+            )
+            socket.pop("samples")
+            out["socket"] = socket
+            out["complete"] = out["complete"] and socket["complete"]
+    if run.side == "ours":
+        run.status(f"the floor: {s.b7_creations:,} plain writes")
+        out["floor"] = await floor(run, vault, s.b7_creations, s.b7_concurrency)
     return out
+
+
+async def floor(run: Run, vault: BenchVault, count: int, concurrency: int) -> dict[str, Any]:
+    env = run.server.env or {}
+    command = [sys.executable, "-m", "bench.floor", env["SOURCEVAULT_DATABASE_URL"]]
+    command += [vault.id, vault.owner.id, str(count), str(concurrency)]
+    proc = await asyncio.create_subprocess_exec(
+        *command,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+        cwd=run.server.cwd,
+        preexec_fn=child_setup(run.server.cores),
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 600)
+    if proc.returncode != 0:
+        raise BenchError(f"the floor failed: {err.decode(errors='replace')[-2000:]}")
+    result: dict[str, Any] = orjson.loads(out)
+    return result
 
 
 # -- B8: several instances -------------------------------------------------------------------------
@@ -462,7 +510,7 @@ SCENARIOS = [
     ),
     Scenario(
         "B7",
-        "REST creations/s with 100 watchers",
+        "creations/s (REST, socket) with 100 watchers, beside the database's floor",
         lambda s: make_world("b7", 1, s.b7_watchers),
         b7,
         databases=("sqlite", "postgres"),

@@ -19,8 +19,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import cast, overload
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from sourcevault.audit.models import AuditEvent
 from sourcevault.auth.principal import Principal
@@ -87,8 +88,10 @@ class Mutation:
         log when the body is done (``_log``).
 
         ``payload`` may be a callable, called after ``seq`` moves, for payloads that carry it.
+        The new ``seq`` is written by ``_log`` in one statement, not by the ORM's flush (a
+        creation would otherwise flush the vault for it alone).
         """
-        self.vault.seq += 1
+        set_committed_value(self.vault, "seq", self.vault.seq + 1)
         actor = Actor(userId=self.actor.user_id, userName=self.actor.name, role=self.role)
         body = payload() if callable(payload) else payload
         event = cast(
@@ -120,10 +123,10 @@ async def vault_mutation(
     ``InsufficientPermissions`` when their role is too low, before the body runs."""
 
     async def member_role(session: AsyncSession, vault: Vault) -> Role:
-        membership = await session.get(Membership, (vault.id, actor.user_id))
-        if membership is None:
+        role = await session.scalar(_ROLE, {"vault_id": vault.id, "user_id": actor.user_id})
+        if role is None:
             raise NotFound("Vault not found")
-        return require_role(membership.role, needed)
+        return require_role(role, needed)
 
     async with _locked_write(ctx, actor, vault_id, member_role) as mutation:
         yield mutation
@@ -146,6 +149,16 @@ async def vault_entry(
         yield mutation
 
 
+# The statements of every mutation, built once (building one per call, and its cache key,
+# cost more than SQLite takes to run it).
+_VAULTS = cast("Table", Vault.__table__)
+_LOCK = select(Vault).where(Vault.id == bindparam("vault_id")).with_for_update()
+_ROLE = select(Membership.role).where(
+    Membership.vault_id == bindparam("vault_id"), Membership.user_id == bindparam("user_id")
+)
+_SEQ = update(_VAULTS).where(_VAULTS.c.id == bindparam("vault_id")).values(seq=bindparam("to"))
+
+
 @asynccontextmanager
 async def _locked_write(
     ctx: Context,
@@ -157,9 +170,7 @@ async def _locked_write(
     under that lock; the body's events logged before the commit and handed over after it."""
     async with ctx.writers.hold(vault_id):
         async with write_session(ctx.sessionmaker) as session:
-            vault = await session.scalar(
-                select(Vault).where(Vault.id == vault_id).with_for_update()
-            )
+            vault = await session.scalar(_LOCK, {"vault_id": vault_id})
             if vault is None:
                 raise NotFound("Vault not found")
             mutation = Mutation(session, vault, actor, await role_of(session, vault))
@@ -169,16 +180,18 @@ async def _locked_write(
 
 
 _EVENTS = cast("Table", AuditEvent.__table__)
+_EVENT = insert(_EVENTS)
 
 
 async def _log(m: Mutation) -> None:
     """Write the body's events to the log, the last thing before the commit: its own changes
-    are flushed first, then the events are stamped with ``at`` and inserted, so ``at`` is the
-    moment the change is about to commit."""
+    are flushed first, then the vault's new ``seq`` is written and the events are stamped with
+    ``at`` and inserted, so ``at`` is the moment the change is about to commit."""
     events = m.outbox.events
     if not events:
         return
     await m.session.flush()
+    await m.session.execute(_SEQ, {"vault_id": m.vault.id, "to": m.vault.seq})
     at = utcnow()
     stamp = iso(at)
     rows = []
@@ -194,4 +207,4 @@ async def _log(m: Mutation) -> None:
                 "data": event,
             }
         )
-    await m.session.execute(insert(_EVENTS), rows)
+    await m.session.execute(_EVENT, rows[0] if len(rows) == 1 else rows)

@@ -8,15 +8,18 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import cast
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, Table, and_, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from sourcevault.auth.principal import Principal
 from sourcevault.context import Context
 from sourcevault.db.base import iso, new_id, utcnow
 from sourcevault.errors import Conflict, NotFound, ValidationFailed
 from sourcevault.events import EventType
+from sourcevault.search.index import index_inserted
 from sourcevault.sources.models import Source
 from sourcevault.sources.schemas import Creator, SourceCreate, SourceOut, SourceUpdate
 from sourcevault.unit_of_work import Mutation, vault_mutation
@@ -111,25 +114,38 @@ async def get_source(session: AsyncSession, user: Principal, source_id: str) -> 
     return source_out(source)
 
 
+_SOURCES = cast("Table", Source.__table__)
+_INSERT = insert(_SOURCES)
+
+
 async def create_source(
     ctx: Context, user: Principal, vault_id: str, data: SourceCreate
 ) -> SourceOut:
+    """The source's row and its search index row are inserted by one prepared statement each,
+    not through the ORM's flush (a creation's largest cost when it was)."""
     async with vault_mutation(ctx, user, vault_id, Role.CONTRIBUTOR) as m:
         now = utcnow()
-        source = Source(
-            id=new_id(),
-            vault_id=vault_id,
-            title=data.title,
-            url=data.url,
-            annotation=data.annotation,
-            tags=list(data.tags),
-            version=1,
-            created_by_id=user.user_id,
-            created_by_name=user.name,
-            created_at=now,
-            updated_at=now,
-        )
-        m.session.add(source)
+        row = {
+            "id": new_id(),
+            "vault_id": vault_id,
+            "title": data.title,
+            "url": data.url,
+            "annotation": data.annotation,
+            "tags": list(data.tags),
+            "version": 1,
+            "created_by_id": user.user_id,
+            "created_by_name": user.name,
+            "created_at": now,
+            "updated_at": now,
+        }
+        source = Source(**row)  # not added to the session: it is written here
+
+        def write(session: Session) -> None:
+            connection = session.connection()
+            connection.execute(_INSERT, row)
+            index_inserted(connection, source)
+
+        await m.session.run_sync(write)
         out = source_out(source)
         m.record(EventType.SOURCE_CREATED, out.payload())
     return out

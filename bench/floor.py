@@ -119,7 +119,9 @@ async def _sqlite(path: str, vault_id: str, user_id: str) -> AsyncIterator[Write
                         ),
                     )
                     cursor = await db.execute(
-                        "INSERT INTO source_search (source_id) VALUES (?)", (s["id"],)
+                        "INSERT INTO source_search (source_id, vault_id, created_at, tags) "
+                        "VALUES (?, ?, ?, ?)",
+                        (s["id"], vault_id, naive, json.dumps(s["tags"])),
                     )
                     row_id = cursor.lastrowid
                     columns = fts_columns(s["title"], s["tags"], s["url"], s["annotation"])
@@ -180,9 +182,13 @@ async def _postgres(dsn: str, vault_id: str, user_id: str) -> AsyncIterator[Writ
                 s["at"],
             )
             await conn.execute(
-                "INSERT INTO source_search (source_id, document) VALUES ($1, $2::tsvector)",
+                "INSERT INTO source_search (source_id, document, vault_id, created_at, tags) "
+                "VALUES ($1, $2::tsvector, $3, $4, $5)",
                 s["id"],
                 document,
+                vault_id,
+                s["at"],
+                json.dumps(s["tags"]),
             )
             await conn.execute(
                 "INSERT INTO audit_events (vault_id, seq, type, actor_id, at, data) "

@@ -39,15 +39,17 @@ def backend() -> str:
 
 
 async def read_seqs(reader: ClientConnection, count: int) -> list[int]:
-    """The seqs of the next ``count`` events a bare socket receives, answering pings."""
+    """The seqs of the next ``count`` vault events a bare socket receives, answering pings
+    (presence announcements, which have no seq, are passed over)."""
     seqs: list[int] = []
     while len(seqs) < count:
         frame = str(await asyncio.wait_for(reader.recv(), 10))
         if frame == "2":  # Engine.IO ping
             await reader.send("3")
         elif frame.startswith("42"):
-            _name, event = json.loads(frame[2:])
-            seqs.append(event["seq"])
+            name, event = json.loads(frame[2:])
+            if not name.startswith("presence:"):
+                seqs.append(event["seq"])
     return seqs
 
 

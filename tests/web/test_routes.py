@@ -83,6 +83,11 @@ async def test_the_app_and_its_modules_are_served(client: httpx.AsyncClient):
     invite = await client.get("/invite")
     assert invite.status_code == 200
     assert invite.text == page.text
+    assert "script-src 'self'" in invite.headers["content-security-policy"]
+    for path in ("/app/index.html", "/app/..%2Froutes.py", "/vendor/preact.js"):
+        response = await client.get(path)
+        assert response.status_code == 404, path
+        assert response.json()["error"]["code"] == "NOT_FOUND"
 
 
 async def test_the_page_names_every_module_of_the_first_screen_to_fetch_at_once(
@@ -104,11 +109,6 @@ async def test_the_page_names_every_module_of_the_first_screen_to_fetch_at_once(
             if name not in imported:
                 waiting.append(name)
     assert preloaded == imported
-    assert "script-src 'self'" in invite.headers["content-security-policy"]
-    for path in ("/app/index.html", "/app/..%2Froutes.py", "/vendor/preact.js"):
-        response = await client.get(path)
-        assert response.status_code == 404, path
-        assert response.json()["error"]["code"] == "NOT_FOUND"
 
 
 async def test_the_rendering_library_is_the_npm_package_s(client: httpx.AsyncClient):

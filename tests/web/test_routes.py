@@ -3,6 +3,7 @@ and the demo logins only on a --demo server."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import httpx
@@ -87,6 +88,27 @@ async def test_the_app_and_its_modules_are_served(client: httpx.AsyncClient):
         response = await client.get(path)
         assert response.status_code == 404, path
         assert response.json()["error"]["code"] == "NOT_FOUND"
+
+
+async def test_the_page_names_every_module_of_the_first_screen_to_fetch_at_once(
+    client: httpx.AsyncClient,
+):
+    """Each module main.js imports, however deep, is fetched by the page at the start, not
+    one import level after another (a module left out would still load, one round trip late)."""
+    page = (await client.get("/")).text
+    preloaded = set(re.findall(r'<link rel="modulepreload" href="([^"]+)">', page))
+    imported: set[str] = set()
+    waiting = ["/app/main.js"]
+    while waiting:
+        path = waiting.pop()
+        imported.add(path)
+        if not path.startswith("/app/"):
+            continue
+        text = (await client.get(path)).text
+        for name in re.findall(r'^import .* from "([^"]+)";$', text, re.MULTILINE):
+            if name not in imported:
+                waiting.append(name)
+    assert preloaded == imported
 
 
 async def test_the_rendering_library_is_the_npm_package_s(client: httpx.AsyncClient):

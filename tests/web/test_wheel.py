@@ -28,7 +28,8 @@ from tests import services
 from tests.live import free_socket
 
 ROOT = Path(__file__).resolve().parents[2]
-ASSET = re.compile(r"""<(?:script|link)\b[^>]*\b(?:src|href)="(/[^"]*)\"""")
+# A file the page names (not an API answer it asks for early, like the session).
+ASSET = re.compile(r"""<(?:script|link)\b[^>]*\b(?:src|href)="(/(?!api/)[^"]*)\"""")
 IMPORT = re.compile(r"""\bimport\b[^"';]*?["'](/[^"']+)["']""")
 SOURCE_MAP = re.compile(r"//# sourceMappingURL=(\S+)\s*$")
 

@@ -262,7 +262,7 @@ export class Follower {
   async follow(info, extra = {}) {
     if (this.vaults.has(info.id)) return this.vaults.get(info.id);
     const vault = {
-      ...extra, id: info.id, name: info.name, role: info.role, seq: 0, sources: new Map(),
+      ...extra, id: info.id, name: info.name, role: info.role, seq: 0, sources: new Sources(),
       loaded: false, gone: null, joinedOn: null, presence: new Map(),
     };
     this.vaults.set(info.id, vault);
@@ -289,7 +289,7 @@ export class Follower {
   /** Every source, and the seq of the first page: later pages are as new or newer, and
    * replaying the events after that seq (full objects, in order) settles both. */
   async loadSnapshot(vault) {
-    vault.sources = new Map(); // filled page by page, so a long vault can be drawn as it comes
+    vault.sources = new Sources(); // filled page by page, so a long vault can be drawn as it comes
     vault.seq = await this.readSources(vault, vault.sources, () => this.on.progress(vault));
     vault.loaded = true;
   }
@@ -350,7 +350,7 @@ export class Follower {
     }
     const kind = event.type;
     if (kind === "sources:imported") {
-      const fresh = new Map();
+      const fresh = new Sources();
       try {
         await this.readSources(vault, fresh, null);
       } catch (err) {
@@ -418,4 +418,65 @@ function notePresence(vault, name, data) {
 export function newestFirst(a, b) {
   if (a.createdAt === b.createdAt) return a.id < b.id ? 1 : -1;
   return a.createdAt < b.createdAt ? 1 : -1;
+}
+
+/** Whether `a` is strictly ahead of `b` newest first (the order of newestFirst). */
+function comesBefore(a, b) {
+  return a.createdAt === b.createdAt ? a.id > b.id : a.createdAt > b.createdAt;
+}
+
+/** A vault's sources by id (a Map), also kept in a list newest first as they are set and
+ * deleted, so a page can draw them in order without sorting them again. `version` counts the
+ * changes, for a view that keeps what it derives from the list. */
+export class Sources extends Map {
+  constructor() {
+    super();
+    this.list = [];
+    this.version = 0;
+  }
+
+  set(id, source) {
+    const old = super.get(id);
+    super.set(id, source);
+    if (!this.list) return this; // Map's own constructor, before the fields exist
+    this.version += 1;
+    if (old && old.createdAt === source.createdAt) {
+      this.list[this.place(old)] = source;
+    } else {
+      if (old) this.list.splice(this.place(old), 1);
+      this.list.splice(this.place(source), 0, source);
+    }
+    return this;
+  }
+
+  delete(id) {
+    const old = super.get(id);
+    if (!old) return false;
+    super.delete(id);
+    this.list.splice(this.place(old), 1);
+    this.version += 1;
+    return true;
+  }
+
+  clear() {
+    super.clear();
+    this.list = [];
+    this.version += 1;
+  }
+
+  /** Where `source` is or would go in the list (a binary search; a server page, already in
+   * order, is appended at the end). */
+  place(source) {
+    const list = this.list;
+    const n = list.length;
+    if (n === 0 || comesBefore(list[n - 1], source)) return n;
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (comesBefore(list[mid], source)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
 }

@@ -6,7 +6,7 @@
 
 import { html, render } from "/vendor/preact-htm.js";
 import { Follower, api, sourcePath, vaultPath } from "/app/follow.js";
-import { App } from "/app/views.js";
+import { App, announcer } from "/app/views.js";
 import { inviteToken, previewInvite } from "/app/invites.js";
 
 const ACTIVITY_PAGE = 50;
@@ -33,13 +33,12 @@ export const store = {
   members: [],
   activity: { events: [], hasOlder: false, loading: false },
   edits: new Map(), // source id -> {fields, base, saving, conflict, error}
-  flashes: new Map(), // source id -> "edited by Carl Contributor"
+  flashes: new Map(), // source id -> {text: "edited by Carl Contributor", until: Date.now() ms}
   tombstones: [], // {key, title, by}
   filter: { tag: "", query: "" },
   search: null, // the open full-text search: {q, tag, results, more, loading, error}
   invite: null, // the invite link the page was opened with: {token, preview | error, gone}
   shown: 100,
-  announce: "",
   error: "", // the open vault's last refused action
   memberError: "", // the members panel's
 };
@@ -60,14 +59,10 @@ export function bump() {
   }, 0);
 }
 
+/** Say this in the live region. Only the region is redrawn, not the app; it is emptied
+ * first and refilled a moment later, so a screen reader hears a repeated change too. */
 function say(text) {
-  // Re-set even when equal, so a screen reader hears a repeated change.
-  store.announce = "";
-  bump();
-  setTimeout(() => {
-    store.announce = text;
-    bump();
-  }, 50);
+  announcer.say(text);
 }
 
 function notify(text, kind = "info") {
@@ -157,11 +152,11 @@ function onEvent(vault, event, live) {
     }, TOMBSTONE_MS);
   } else {
     // Who added a source is on it already; an edit names its editor.
-    const text = kind === "source:created" ? "new" : `edited by ${who(event)}`;
-    store.flashes.set(source.id, text);
+    // The row ends its own highlight (views.js); this only forgets it, drawing nothing.
+    const flash = { text: kind === "source:created" ? "new" : `edited by ${who(event)}`, until: Date.now() + FLASH_MS };
+    store.flashes.set(source.id, flash);
     setTimeout(() => {
-      if (store.flashes.get(source.id) === text) store.flashes.delete(source.id);
-      bump();
+      if (store.flashes.get(source.id) === flash) store.flashes.delete(source.id);
     }, FLASH_MS);
   }
   if (!mine) say(describe(event));
@@ -338,8 +333,14 @@ async function refreshVaults() {
   const before = new Map(store.vaults.map((v) => [v.id, v]));
   store.vaults = vaults.map((v) => ({ ...before.get(v.id), ...v }));
   bump();
-  // Member counts and the last change, which the vault list does not carry.
-  await Promise.all(store.vaults.map(async (v) => {
+  fillVaults(store.vaults); // not awaited: the list is usable while its counts arrive
+}
+
+/** Each vault's member count and last change, which the vault list does not carry: asked
+ * for all at once, drawn once all have come, and never holding up the follower's queue
+ * (opening a vault does not wait for them). */
+async function fillVaults(vaults) {
+  await Promise.all(vaults.map(async (v) => {
     try {
       const [members, events] = await Promise.all([
         api("GET", `${vaultPath(v.id)}/members`),
@@ -351,7 +352,7 @@ async function refreshVaults() {
       // gone meanwhile: the next refresh drops it
     }
   }));
-  bump();
+  if (store.vaults === vaults) bump();
 }
 
 async function openVault(id) {

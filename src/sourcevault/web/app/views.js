@@ -4,13 +4,56 @@
  * never markup.
  */
 
-import { html, useEffect, useRef, useState } from "/vendor/preact-htm.js";
-import { newestFirst } from "/app/follow.js";
+import { Component, html, useEffect, useLayoutEffect, useRef, useState } from "/vendor/preact-htm.js";
 import { InviteNote, InviteScreen, InvitesPanel } from "/app/invites.js";
 import { Transfer } from "/app/transfer.js";
 import { Here } from "/app/presence.js";
 
 const ROLES = ["owner", "contributor", "viewer"];
+const WHOLE_LIST = 200; // up to this many rows are drawn whole; a longer list only near the view
+const OVERSCAN_PX = 1000; // rows drawn above and below the window, so scrolling finds them there
+const ROW_GUESS_PX = 60; // a row not yet drawn is taken to be this tall
+
+/** The component drawn again only when one of its props is a different value (`keep`
+ * names a prop whose object changes in place, which always draws it again). */
+function memo(component, keep = null) {
+  return class extends Component {
+    shouldComponentUpdate(next) {
+      if (keep && next[keep]) return true;
+      for (const key in next) if (next[key] !== this.props[key]) return true;
+      for (const key in this.props) if (!(key in next)) return true;
+      return false;
+    }
+
+    render(props) {
+      return html`<${component} ...${props} />`;
+    }
+  };
+}
+
+/** The live region: said text goes here, drawing this element alone, not the app. */
+export const announcer = {
+  text: "",
+  set: null,
+  say(text) {
+    this.show(""); // emptied first, so that a repeated change is heard again
+    setTimeout(() => this.show(text), 50);
+  },
+  show(text) {
+    this.text = text;
+    if (this.set) this.set(text);
+  },
+};
+
+const Announcer = memo(() => {
+  const [text, setText] = useState(announcer.text);
+  useEffect(() => {
+    announcer.set = setText;
+    setText(announcer.text);
+    return () => { announcer.set = null; };
+  }, []);
+  return html`<div class="visually-hidden" aria-live="polite" id="announce">${text}</div>`;
+});
 
 function when(at) {
   const date = new Date(at);
@@ -41,7 +84,7 @@ export function App({ s, a }) {
         <button type="button" class="quiet" onClick=${a.dismiss}>Dismiss</button>
       </div>`}
     <main id="main">${screen}</main>
-    <div class="visually-hidden" aria-live="polite" id="announce">${s.announce}</div>
+    <${Announcer} />
   `;
 }
 
@@ -245,12 +288,31 @@ function AddSource({ a }) {
   `;
 }
 
+/** What the list shows is derived from the vault's sources (kept newest first as they come)
+ * once per change of the sources or of the filter, not at every drawing. */
+const derived = new WeakMap(); // vault.sources -> {version, tag, tags, shown}
+
+function listed(v, tag) {
+  const sources = v.sources;
+  let d = derived.get(sources);
+  if (!d || d.version !== sources.version) {
+    d = { version: sources.version, tags: null, tag: null, shown: null };
+    derived.set(sources, d);
+  }
+  if (d.tags === null) d.tags = [...new Set(sources.list.flatMap((src) => src.tags))].sort();
+  if (d.shown === null || d.tag !== tag) {
+    d.tag = tag;
+    d.shown = tag ? sources.list.filter((src) => src.tags.includes(tag)) : sources.list;
+  }
+  return d;
+}
+
 function SourceList({ s, a, v, canWrite }) {
-  const all = [...v.sources.values()].sort(newestFirst);
-  const tags = [...new Set(all.flatMap((src) => src.tags))].sort();
+  const all = v.sources.list;
+  const { tags, shown: filtered } = listed(v, s.filter.tag);
   const search = s.search;
-  const shown = search ? searchResults(search, v) : all.filter((src) => !s.filter.tag || src.tags.includes(s.filter.tag));
-  const page = shown.slice(0, s.shown);
+  const shown = search ? searchResults(search, v) : filtered;
+  const page = shown.length > s.shown ? shown.slice(0, s.shown) : shown;
   let count = shown.length === all.length ? `${all.length} sources` : `${shown.length} of ${all.length} sources`;
   if (search) {
     count = search.loading && search.results.length === 0 ? "Searching…"
@@ -277,13 +339,76 @@ function SourceList({ s, a, v, canWrite }) {
       <ul class="tombstones">${s.tombstones.map((t) => html`
         <li key=${t.key} class="tombstone">“${t.title}” was deleted by ${t.by}</li>`)}
       </ul>`}
-    <ul class=${search ? "sources results" : "sources"}>
-      ${page.map((src) => html`<${SourceRow} key=${src.id} src=${src} s=${s} a=${a} canWrite=${canWrite} />`)}
-    </ul>
+    <${Rows} rows=${page} s=${s} a=${a} canWrite=${canWrite} search=${Boolean(search)} />
     ${all.length === 0 && html`<p class="muted empty">No sources yet.</p>`}
     ${all.length > 0 && shown.length === 0 && !(search && search.loading) && html`<p class="muted empty">No source matches.</p>`}
     ${shown.length > page.length && html`
       <button type="button" class="more" onClick=${a.showMore}>Show more (${shown.length - page.length} left)</button>`}
+  `;
+}
+
+/** The rows of the list. A long list draws only the rows within OVERSCAN_PX of the window,
+ * the others standing in as the list's padding (their heights as last drawn, or a guess), so
+ * that the page holds a bounded number of rows however many are loaded, and a change draws
+ * only the rows it changed (each row is memoised). */
+function Rows({ rows, s, a, canWrite, search }) {
+  const list = useRef(null);
+  const heights = useRef(new Map()).current; // source id -> its row's height when last drawn
+  const [, setMoved] = useState(0);
+  const whole = rows.length <= WHOLE_LIST;
+  useEffect(() => {
+    if (whole) return undefined;
+    let queued = false;
+    const moved = () => {
+      if (queued) return;
+      queued = true;
+      requestAnimationFrame(() => {
+        queued = false;
+        setMoved((n) => n + 1);
+      });
+    };
+    addEventListener("scroll", moved, { passive: true });
+    addEventListener("resize", moved);
+    return () => {
+      removeEventListener("scroll", moved);
+      removeEventListener("resize", moved);
+    };
+  }, [whole]);
+  useLayoutEffect(() => {
+    // Each drawn row's height, for the space it takes once out of the window; a row drawn
+    // taller or shorter than taken moves the others, so the window is placed again.
+    if (whole || !list.current) return;
+    let moved = false;
+    for (const li of list.current.children) {
+      const height = li.offsetHeight;
+      if ((heights.get(li.dataset.id) ?? ROW_GUESS_PX) !== height) moved = true;
+      heights.set(li.dataset.id, height);
+    }
+    if (moved && !whole) setMoved((n) => n + 1);
+  });
+  let start = 0;
+  let end = rows.length;
+  let above = 0;
+  let below = 0;
+  if (!whole) {
+    const top = list.current ? list.current.getBoundingClientRect().top : 0;
+    const from = -top - OVERSCAN_PX;
+    const to = -top + innerHeight + OVERSCAN_PX;
+    const height = (src) => heights.get(src.id) ?? ROW_GUESS_PX;
+    let y = 0;
+    while (start < rows.length && y + height(rows[start]) <= from) y += height(rows[start++]);
+    above = y;
+    end = start;
+    while (end < rows.length && y < to) y += height(rows[end++]);
+    for (let i = end; i < rows.length; i += 1) below += height(rows[i]);
+  }
+  const style = whole ? undefined : `padding-top:${above}px;padding-bottom:${below}px`;
+  return html`
+    <ul class=${search ? "sources results" : "sources"} ref=${list} style=${style}>
+      ${rows.slice(start, end).map((src) => html`
+        <${SourceRow} key=${src.id} src=${src} draft=${s.edits.get(src.id)} flash=${s.flashes.get(src.id)}
+          a=${a} canWrite=${canWrite} />`)}
+    </ul>
   `;
 }
 
@@ -295,13 +420,38 @@ function searchResults(search, v) {
     .filter(Boolean);
 }
 
-function SourceRow({ src, s, a, canWrite }) {
-  const draft = s.edits.get(src.id);
-  const flash = s.flashes.get(src.id);
+/** One source's row: drawn again only when its source, draft or highlight changed; the
+ * highlight ends by itself (this row alone is drawn again then, with no hook scheduling a
+ * frame). */
+class SourceRow extends memo(SourceRowView, "draft") {
+  componentDidMount() {
+    this.watch();
+  }
+
+  componentDidUpdate() {
+    this.watch();
+  }
+
+  componentWillUnmount() {
+    clearTimeout(this.timer);
+  }
+
+  watch() {
+    const { flash } = this.props;
+    if (flash === this.watched) return;
+    this.watched = flash;
+    clearTimeout(this.timer);
+    const left = flash ? flash.until - Date.now() : 0;
+    if (left > 0) this.timer = setTimeout(() => this.forceUpdate(), left + 1);
+  }
+}
+
+function SourceRowView({ src, draft, flash, a, canWrite }) {
+  const lit = flash && flash.until > Date.now() ? flash.text : null;
   if (draft && canWrite) return html`<li class="source editing" data-id=${src.id}><${EditSource} src=${src} draft=${draft} a=${a} /></li>`;
   const link = src.url && /^https?:\/\//i.test(src.url);
   return html`
-    <li class="source ${flash ? "flash" : ""}" data-id=${src.id} data-version=${src.version}>
+    <li class="source ${lit ? "flash" : ""}" data-id=${src.id} data-version=${src.version}>
       <div class="source-main">
         ${link
           ? html`<a class="title" href=${src.url} target="_blank" rel="noopener noreferrer">${src.title}</a>`
@@ -310,7 +460,7 @@ function SourceRow({ src, s, a, canWrite }) {
         ${src.annotation && html`<p class="annotation">${src.annotation}</p>`}
         <p class="meta">
           v${src.version} · added by ${src.createdBy.userName}
-          ${flash && html` · <strong class="changed-by">${flash}</strong>`}
+          ${lit && html` · <strong class="changed-by">${lit}</strong>`}
         </p>
       </div>
       ${canWrite && html`
@@ -418,17 +568,19 @@ function Members({ s, a, v }) {
 }
 
 // -- activity --------------------------------------------------------------------------------
+const FeedItem = memo(({ e, a }) => html`
+  <li class="feed-item" data-seq=${e.seq}>
+    <span>${a.describe(e)}</span>
+    <time class="muted" datetime=${e.at}>${when(e.at)}</time>
+  </li>`);
+
 function Activity({ s, a }) {
   const { events, hasOlder, loading } = s.activity;
   return html`
     <section class="panel activity" aria-labelledby="activity-title">
       <h2 id="activity-title">Activity</h2>
       <ol class="feed" tabindex="0" aria-label="Recent activity, newest first">
-        ${events.map((e) => html`
-          <li key=${e.seq} class="feed-item" data-seq=${e.seq}>
-            <span>${a.describe(e)}</span>
-            <time class="muted" datetime=${e.at}>${when(e.at)}</time>
-          </li>`)}
+        ${events.map((e) => html`<${FeedItem} key=${e.seq} e=${e} a=${a} />`)}
       </ol>
       ${events.length === 0 && !loading && html`<p class="muted">Nothing has happened here yet.</p>`}
       ${hasOlder && html`<button type="button" onClick=${a.olderActivity} disabled=${loading}>Older activity</button>`}

@@ -49,9 +49,17 @@ STOCK_SUITES ?= tests/realtime tests/audit tests/test_sqlite_locks.py tests/mult
 STOCK_TEST = SOURCEVAULT_TRANSPORT=stock SOURCEVAULT_SQLITE_ADAPTER=stock $(BIN)/pytest $(PYTEST_ARGS) \
 	-m "not fast_transport and not fast_sqlite_adapter" $(STOCK_SUITES)
 
+# WITH_PYTHONS=1 (CI) runs `test-pythons` beside the stock pass, each on its own core's worth.
 test: install lint ## Lint, then every test (SQLite and PostgreSQL; Redis, Node and browser where present), then the socket suites again on the stock libraries
 	$(BIN)/pytest $(PYTEST_ARGS)
+ifeq ($(WITH_PYTHONS),)
 	$(STOCK_TEST)
+else
+	@$(STOCK_TEST) & stock=$$!; \
+	$(MAKE) --no-print-directory test-pythons; pythons=$$?; \
+	wait $$stock; stocked=$$?; \
+	[ $$pythons -eq 0 ] && [ $$stocked -eq 0 ]
+endif
 
 test-stock: install ## Only the socket suites on the stock libraries (SOURCEVAULT_TRANSPORT=stock)
 	$(STOCK_TEST)
@@ -65,7 +73,8 @@ PYTHONS_SUITE ?= tests/realtime/test_canaries.py tests/realtime/test_fastpath.py
 	tests/realtime/test_broadcast.py tests/realtime/test_transport_modes.py \
 	tests/test_serve.py tests/test_smoke.py tests/test_lock.py
 
-test-pythons: node_modules/.installed ## The realtime, serve and lock tests under Python 3.12 and 3.13
+# Each venv is made under a lock, so CI can start making them while the main suite runs.
+pythons-venvs: ## Make the venvs of the other supported Pythons (from the same lock)
 	@set -e; for v in $(OTHER_PYTHONS); do \
 		py=""; for c in $$(ls -d "$$(pyenv root 2>/dev/null)"/versions/$$v.*/bin/python$$v \
 				2>/dev/null | sort -V -r) $$(command -v python$$v); do \
@@ -73,9 +82,17 @@ test-pythons: node_modules/.installed ## The realtime, serve and lock tests unde
 				py=$$c; break; fi; done; \
 		if [ -z "$$py" ]; then echo "Python $$v not found (under pyenv or on the PATH)"; exit 1; fi; \
 		echo "Python $$v: $$py"; \
-		$(MAKE) --no-print-directory $(VENV)-$$v/bin/.installed PYTHON=$$py VENV=$(VENV)-$$v; \
-		$(VENV)-$$v/bin/pytest $(PYTHONS_SUITE); \
+		flock $(VENV)-$$v.lock $(MAKE) --no-print-directory $(VENV)-$$v/bin/.installed \
+			PYTHON=$$py VENV=$(VENV)-$$v; \
 	done
+
+test-pythons: node_modules/.installed pythons-venvs ## The realtime, serve and lock tests under Python 3.12 and 3.13, side by side
+	@pids=""; for v in $(OTHER_PYTHONS); do \
+		$(VENV)-$$v/bin/pytest -p no:cacheprovider $(PYTHONS_SUITE) > $(VENV)-$$v.log 2>&1 & \
+		pids="$$pids $$!"; done; \
+	failed=0; for p in $$pids; do wait $$p || failed=1; done; \
+	for v in $(OTHER_PYTHONS); do echo "== Python $$v"; cat $(VENV)-$$v.log; done; \
+	exit $$failed
 
 bench: install ## Benchmark beside Node socket.io (BENCH_ARGS="--quick --only B1,B3"); see BENCHMARKS.md
 	$(BIN)/python -m bench $(BENCH_ARGS)
@@ -97,4 +114,4 @@ format: install ## Apply ruff's fixes and formatting
 clean: ## Remove the venvs, node_modules and caches
 	rm -rf $(VENV) $(VENV)-3.* node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
-.PHONY: help install run lint test test-stock test-pythons bench lock lock-upgrade format clean
+.PHONY: help install run lint test test-stock pythons-venvs test-pythons bench lock lock-upgrade format clean

@@ -63,7 +63,8 @@ async def create_vault(ctx: Context, user: Principal, data: VaultCreate) -> Vaul
     """A new vault with the caller as its owner. Nobody can be in its room yet, so it has no
     event: its ``seq`` starts at 0."""
     async with write_session(ctx.sessionmaker) as session:
-        vault = Vault(name=data.name, description=data.description)
+        now = utcnow()  # one reading, so a new vault's createdAt equals its updatedAt
+        vault = Vault(name=data.name, description=data.description, created_at=now, updated_at=now)
         session.add(vault)
         await session.flush()
         session.add(Membership(vault_id=vault.id, user_id=user.user_id, role=Role.OWNER))

@@ -3,6 +3,8 @@ with `after`, and several rooms on one socket."""
 
 from __future__ import annotations
 
+import json
+
 from tests import factories
 from tests.factories import Team
 from tests.live import LiveServer
@@ -85,6 +87,28 @@ async def test_join_after_holds_at_most_500_and_says_there_are_more(
     assert ack["hasMore"] is True
     rest = await team.viewer.http.get(f"/api/vaults/{team.vault_id}/events", params={"after": 500})
     assert [e["seq"] for e in rest.json()["events"]] == [501, 502, 503]
+
+
+async def test_join_after_stops_short_of_a_megabyte_and_the_rest_comes_over_rest(
+    team: Team, open_socket: OpenSocket
+) -> None:
+    # 120 sources with the longest annotation: about 1.2 MB of events, more than one catch-up
+    # carries (a python-socketio client takes 4 MB in one message at most).
+    for n in range(120):
+        await factories.source(
+            team.owner, team.vault_id, title=f"long {n}", annotation="a" * 10_000
+        )
+    sock = await open_socket(team.viewer.token)
+    ack = await sock.join(team.vault_id, after=2)
+    assert ack["seq"] == 122 and ack["hasMore"] is True
+    carried = [e["seq"] for e in ack["missed"]]
+    assert 50 < len(carried) < 120 and carried == list(range(3, 3 + len(carried)))
+    assert len(json.dumps(ack["missed"])) <= 1024 * 1024
+    # The contract's way on: the events route from the last seq the catch-up carried.
+    rest = await team.viewer.http.get(
+        f"/api/vaults/{team.vault_id}/events", params={"after": carried[-1], "limit": 500}
+    )
+    assert [e["seq"] for e in rest.json()["events"]] == list(range(carried[-1] + 1, 123))
 
 
 async def test_leave_stops_the_events_of_that_vault_only(

@@ -5,6 +5,7 @@ committed change.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -40,8 +41,23 @@ def _events_params(vault_id: str, after: int, limit: int) -> dict[str, Any]:
     return {"vault_id": vault_id, "after": min(after, MAX_SEQ), "limit": limit + 1}
 
 
+# What a joining socket's catch-up carries at most, as JSON; the events past it are left to
+# REST (``hasMore``). A python-socketio client takes at most 4 MB in one message, and one
+# large import's event (every new source's id) can be a few MB on its own.
+MISSED_BYTES = 1024 * 1024
+
+
 def _page(rows: Sequence[Any], limit: int) -> tuple[list[Event], bool]:
     return [row[0] for row in rows[:limit]], len(rows) > limit
+
+
+def _within(events: list[Event], has_more: bool, budget: int) -> tuple[list[Event], bool]:
+    """The first events whose JSON fits ``budget`` bytes (always the first one)."""
+    for n, event in enumerate(events):
+        budget -= len(json.dumps(event, separators=(",", ":")))
+        if budget < 0 and n:
+            return events[:n], True
+    return events, has_more
 
 
 async def list_events(
@@ -68,7 +84,8 @@ async def catch_up(
     ctx: Context, user_id: str, vault_id: str, after: int | None, limit: int
 ) -> tuple[Role, int, list[Event], bool]:
     """For a joining socket, from one snapshot: its role, the vault's ``seq``, and the events
-    after ``after`` (none when ``after`` is None), at most ``limit``, and whether more exist.
+    after ``after`` (none when ``after`` is None), at most ``limit`` and ``MISSED_BYTES``,
+    and whether more exist.
 
     Run by ``ctx.lookups``: without ``after``, one statement; with it, the events are read in
     the same snapshot as the role and the seq."""
@@ -79,7 +96,7 @@ async def catch_up(
         [(_ROLE_AND_SEQ, params), (_EVENTS_AFTER, _events_params(vault_id, after, limit))]
     )
     role, seq = _role_and_seq(role_and_seq[0] if role_and_seq else None)
-    return (role, seq, *_page(rows, limit))
+    return (role, seq, *_within(*_page(rows, limit), MISSED_BYTES))
 
 
 def _role_and_seq(row: Any) -> tuple[Role, int]:

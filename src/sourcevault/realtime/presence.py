@@ -92,9 +92,13 @@ class Presence:
     def __init__(self, store: Store, emit: Emit) -> None:
         self.store = store
         self._emit = emit
-        self._sockets: dict[tuple[str, str], set[str]] = {}  # (vault, user): sids here
+        # (vault, user): the sids here; one sid alone, a set for more (a set costs 216 bytes,
+        # paid per joined connection where most users have one tab).
+        self._sockets: dict[tuple[str, str], str | set[str]] = {}
         self._entries: dict[tuple[str, str], Entry] = {}  # (vault, user): the entry here
-        self._joined: dict[str, dict[str, str]] = {}  # sid: {vault: user}
+        # sid: the (vault, user) keys it joined, the very tuples of ``_sockets`` (a list of
+        # shared keys, not a dict per socket: this too is paid per joined connection).
+        self._joined: dict[str, list[tuple[str, str]]] = {}
         self._locks: dict[tuple[str, str], tuple[asyncio.Lock, list[int]]] = {}
         self.closed = False
         # A store call failed: the store may hold too much or too little of this instance's
@@ -115,15 +119,18 @@ class Presence:
         self, sid: str, user_id: str, user_name: str, vault_id: str, role: str
     ) -> list[Entry]:
         """The socket joined the vault; the vault's presence, the user's own included."""
-        vaults = self._joined.setdefault(sid, {})
-        if vault_id not in vaults and not self.closed:
-            vaults[vault_id] = user_id
+        keys = self._joined.setdefault(sid, [])
+        if _find(keys, vault_id) is None and not self.closed:
             key = (vault_id, user_id)
+            keys.append(key)
             async with self._serial(key):
-                sockets = self._sockets.setdefault(key, set())
-                first = not sockets
-                sockets.add(sid)
-                if first:
+                sockets = self._sockets.get(key)
+                if isinstance(sockets, set):
+                    sockets.add(sid)
+                elif sockets is not None:
+                    self._sockets[key] = {sockets, sid}
+                else:
+                    self._sockets[key] = sid
                     entry = Entry(userId=user_id, userName=user_name, role=role, since=_now())
                     self._entries[key] = entry
                     if await self._guard(self.store.add(vault_id, entry), False):
@@ -131,17 +138,18 @@ class Presence:
         return await self.listing(vault_id)
 
     async def leave(self, sid: str, vault_id: str) -> None:
-        vaults = self._joined.get(sid)
-        user_id = None if vaults is None else vaults.pop(vault_id, None)
-        if vaults is not None and not vaults:
+        keys = self._joined.get(sid)
+        key = None if keys is None else _find(keys, vault_id)
+        if keys is None or key is None:
+            return
+        keys.remove(key)
+        if not keys:
             del self._joined[sid]
-        if user_id is not None:
-            await self._left(sid, vault_id, user_id)
+        await self._left(sid, *key)
 
     async def disconnected(self, sid: str) -> None:
-        vaults = self._joined.pop(sid, None) or {}
-        for vault_id, user_id in vaults.items():
-            await self._left(sid, vault_id, user_id)
+        for key in self._joined.pop(sid, None) or ():
+            await self._left(sid, *key)
 
     async def on_notice(self, event: str, data: Any, sids: list[str]) -> None:
         """The transport's notice listener: a revocation is a leave; a new role is kept."""
@@ -153,8 +161,8 @@ class Presence:
                 await self.leave(sid, vault_id)
         elif event == NoticeType.ROLE_CHANGED:
             for sid in sids:
-                user_id = self._joined.get(sid, {}).get(vault_id)
-                entry = None if user_id is None else self._entries.get((vault_id, user_id))
+                key = _find(self._joined.get(sid, ()), vault_id)
+                entry = None if key is None else self._entries.get(key)
                 if entry is not None and entry["role"] != data.get("role"):
                     entry = Entry(**{**entry, "role": str(data.get("role"))})
                     self._entries[(vault_id, entry["userId"])] = entry
@@ -201,10 +209,12 @@ class Presence:
         key = (vault_id, user_id)
         async with self._serial(key):
             sockets = self._sockets.get(key)
-            if sockets is None or sid not in sockets:
+            if isinstance(sockets, set) and sid in sockets:
+                sockets.discard(sid)
+                if len(sockets) == 1:
+                    self._sockets[key] = next(iter(sockets))
                 return
-            sockets.discard(sid)
-            if sockets:
+            if sockets != sid:
                 return
             del self._sockets[key]
             self._entries.pop(key, None)
@@ -241,6 +251,14 @@ class Presence:
             log.warning("presence store failed (%s: %s)", type(exc).__name__, exc)
             self.unsure = True
             return fallback
+
+
+def _find(keys: Iterable[tuple[str, str]], vault_id: str) -> tuple[str, str] | None:
+    """The (vault, user) key of ``vault_id`` among a socket's keys."""
+    for key in keys:
+        if key[0] == vault_id:
+            return key
+    return None
 
 
 def _now() -> str:

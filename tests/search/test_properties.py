@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 
 from sourcevault.auth.principal import Principal
 from sourcevault.db.base import utcnow
+from sourcevault.search import service as search_service
 from sourcevault.sources import service as sources
 from sourcevault.sources.schemas import SourceCreate
 from sourcevault.vaults import service as vaults
@@ -113,6 +114,19 @@ class World:
 
     def principal(self, m: factories.Member) -> Principal:
         return Principal(m.id, m.name, m.email, "property", utcnow())
+
+
+@pytest.fixture(scope="module", params=["ranked at once", "ranked a score at a time"])
+def ranking(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Both ways a page is ranked give the brute force's pages: over every match in one
+    statement (a query of few matches), or one score at a time (a query of many), whatever
+    the size of the corpus."""
+    kept = search_service.FEW_MATCHES
+    search_service.FEW_MATCHES = 10**9 if request.param == "ranked at once" else -1
+    try:
+        yield request.param
+    finally:
+        search_service.FEW_MATCHES = kept
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -265,6 +279,7 @@ EDGES = (
     ),
 )
 def test_search_finds_what_a_brute_force_filter_finds_in_rank_order(
+    ranking: str,
     world: World,
     corpus: list[dict[str, Any]],
     queries: list[tuple[tuple[str, list[PlainTerm]], list[int], int]],
@@ -335,6 +350,7 @@ async def only_own_vaults(
     per_vault=st.lists(st.integers(0, 3), min_size=VAULTS, max_size=VAULTS),
 )
 def test_search_everywhere_returns_only_the_callers_vaults(
+    ranking: str,
     world: World,
     plan: list[list[str | None]],
     removals: list[tuple[int, int]],

@@ -26,12 +26,14 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     ColumnElement,
+    Select,
     and_,
     case,
     cast,
     exists,
     func,
     literal_column,
+    not_,
     or_,
     select,
     true,
@@ -42,7 +44,7 @@ from sourcevault.auth.principal import Principal
 from sourcevault.db.base import iso
 from sourcevault.errors import ValidationFailed
 from sourcevault.search import text
-from sourcevault.search.index import FTS, PG_DOCS, SQLITE_DOCS
+from sourcevault.search.index import FTS, PG_DOCS, SQLITE_DOCS, TsVector
 from sourcevault.sources.models import Source
 from sourcevault.sources.schemas import SourceOut
 from sourcevault.sources.service import decode_cursor, encode_cursor, source_out
@@ -70,8 +72,8 @@ def _invalid(field: str, message: str) -> ValidationFailed:
     return ValidationFailed([{"field": field, "message": message}], f"{field}: {message}")
 
 
-def encode_ranked_cursor(score: int, source: Source) -> str:
-    raw = json.dumps([score, iso(source.created_at), source.id]).encode()
+def encode_ranked_cursor(score: int, created_at: datetime, source_id: str) -> str:
+    raw = json.dumps([score, iso(created_at), source_id]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -151,6 +153,65 @@ def _matching(
     return SQLITE_DOCS, joined, true(), fts_score
 
 
+# The scores, best first, each with the fields that hold a term of the query and those that
+# hold none: a source scores ``score`` exactly when its fields are so. The weights are powers of
+# two, so each score is one set of fields.
+TIERS: tuple[tuple[int, tuple[str, ...], tuple[str, ...]], ...] = tuple(
+    (
+        score,
+        tuple(field for field, weight, _letter in text.FIELDS if score & weight),
+        tuple(field for field, weight, _letter in text.FIELDS if not score & weight),
+    )
+    for score in range(15, 0, -1)
+)
+_LETTERS = {field: letter for field, _weight, letter in text.FIELDS}
+
+
+def _tier(
+    dialect: str, terms: list[text.Term], hit: tuple[str, ...], miss: tuple[str, ...]
+) -> tuple[Any, Any, ColumnElement[bool]]:
+    """(the index table, what to select from (the index, on SQLite joined to the matches), the
+    condition): the sources that hold every term, a term in each field of ``hit`` and none in
+    any field of ``miss``. Each backend's index answers it without reading the sources of
+    other scores, so a page of the best scores of a common word reads few index rows."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import TSQUERY  # not at start: see TsVector
+
+        document = PG_DOCS.c.document
+
+        def matches(vector: ColumnElement[Any], query: str) -> ColumnElement[bool]:
+            return vector.op("@@", return_type=Boolean)(cast(query, TSQUERY))
+
+        def part(field: str) -> ColumnElement[Any]:
+            # The field's words alone: one GIN index per field holds this very expression
+            # (migration 3f6b2d8e1c47), so the weights need no check on the rows.
+            weights: ColumnElement[Any] = literal_column(f"'{{{_LETTERS[field].lower()}}}'")
+            return func.ts_filter(document, weights, type_=TsVector())
+
+        any_term = text.ts_any_query(terms)
+        condition = and_(
+            matches(document, text.tsquery(terms)),
+            *(matches(part(field), any_term) for field in hit),
+            *(not_(matches(part(field), any_term)) for field in miss),
+        )
+        return PG_DOCS, PG_DOCS, condition
+
+    # FTS5 sets the fields apart itself (AND, NOT and column filters), from its own lists; the
+    # matches are made once, into a materialized CTE: as a plain IN subquery SQLite ran them
+    # again for every source of the vault.
+    expression = f"({text.fts_match(terms)})"
+    for field in hit:
+        expression = f"({expression}) AND ({text.fts_field_match(terms, field)})"
+    for field in miss:
+        expression = f"({expression}) NOT ({text.fts_field_match(terms, field)})"
+    table: ColumnElement[Any] = literal_column(FTS.name)
+    found = select(FTS.c.rowid.label("id")).where(
+        table.op("MATCH", return_type=Boolean)(expression)
+    )
+    hits = found.cte("hits").prefix_with("MATERIALIZED")
+    return SQLITE_DOCS, hits.join(SQLITE_DOCS, SQLITE_DOCS.c.id == hits.c.id), true()
+
+
 Scope = Callable[[Any], ColumnElement[bool]]
 
 
@@ -169,7 +230,39 @@ async def _page(
     if not terms:
         tag_filters = [_tag_filter(dialect, Source.tags, tag) for tag in wanted]
         return await _newest(session, [scope(Source.vault_id), *tag_filters], limit, cursor)
+    # A tag narrows the matches (and the scores' statements would each read past the
+    # sources without it): ranked at once.
+    if wanted or await _few_matches(session, dialect, terms):
+        return await _ranked_at_once(session, dialect, terms, scope, wanted, limit, cursor)
     return await _ranked(session, dialect, terms, scope, wanted, limit, cursor)
+
+
+# Up to this many sources holding the query (in any vault), a page is ranked over all of them in
+# one statement; past it, one score at a time (``_ranked``), which reads the few sources of the
+# best scores instead of every match, at the cost of a statement per score. Either gives the
+# same page.
+FEW_MATCHES = 2000
+
+
+async def _few_matches(session: AsyncSession, dialect: str, terms: list[text.Term]) -> bool:
+    """Whether at most ``FEW_MATCHES`` sources hold every term: counted from the index, and no
+    further than that."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import TSQUERY  # not at start: see TsVector
+
+        query = cast(text.tsquery(terms), TSQUERY)
+        some: Select[Any] = select(literal_column("1")).where(
+            PG_DOCS.c.document.op("@@", return_type=Boolean)(query)
+        )
+    else:
+        table: ColumnElement[Any] = literal_column(FTS.name)
+        some = (
+            select(literal_column("1"))
+            .select_from(FTS)
+            .where(table.op("MATCH", return_type=Boolean)(text.fts_match(terms)))
+        )
+    counted = select(func.count()).select_from(some.limit(FEW_MATCHES + 1).subquery())
+    return int(await session.scalar(counted) or 0) <= FEW_MATCHES
 
 
 async def _newest(
@@ -188,7 +281,7 @@ async def _newest(
     return [source_out(s) for s in page], next_cursor
 
 
-async def _ranked(
+async def _ranked_at_once(
     session: AsyncSession,
     dialect: str,
     terms: list[text.Term],
@@ -197,8 +290,9 @@ async def _ranked(
     limit: int,
     cursor: str | None,
 ) -> tuple[list[SourceOut], str | None]:
-    """The page is ranked on the index rows alone (vault, tags, time, id, score), and only
-    its sources are read."""
+    """The page ranked in one statement over every match, on the index rows alone (vault,
+    tags, time, id, score), and only its sources read: for a query of few matches, the
+    cheapest way."""
     docs, joined, matched, score = _matching(dialect, terms)
     tag_filters = [_tag_filter(dialect, docs.c.tags, tag) for tag in tags]
     ranked = (
@@ -236,8 +330,61 @@ async def _ranked(
     next_cursor = None
     if len(rows) > limit:
         last_source, last_score = page[-1]
-        next_cursor = encode_ranked_cursor(int(last_score), last_source)
+        next_cursor = encode_ranked_cursor(int(last_score), last_source.created_at, last_source.id)
     return [source_out(source) for source, _score in page], next_cursor
+
+
+async def _ranked(
+    session: AsyncSession,
+    dialect: str,
+    terms: list[text.Term],
+    scope: Scope,
+    tags: list[str],
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[SourceOut], str | None]:
+    """The page is ranked on the index rows alone, one score at a time, best first, newest
+    first within a score, until it is full: the sources of lower scores are never read (a
+    common word's page reads the few hundred sources of its best scores, not the thousands
+    that hold it somewhere). Only the page's sources are then read."""
+    first, after = 15, None
+    if cursor:
+        first, at, source_id = decode_ranked_cursor(cursor)
+        after = (at, source_id)
+    found: list[tuple[str, datetime, int]] = []
+    for score, hit, miss in TIERS:
+        if score > first:
+            continue
+        docs, joined, matched = _tier(dialect, terms, hit, miss)
+        query = (
+            select(docs.c.source_id, docs.c.created_at)
+            .select_from(joined)
+            .where(matched, scope(docs.c.vault_id))
+            .where(*(_tag_filter(dialect, docs.c.tags, tag) for tag in tags))
+        )
+        if after is not None and score == first:
+            at, source_id = after
+            query = query.where(
+                or_(
+                    docs.c.created_at < at,
+                    and_(docs.c.created_at == at, docs.c.source_id < source_id),
+                )
+            )
+        query = query.order_by(docs.c.created_at.desc(), docs.c.source_id.desc())
+        rows = await session.execute(query.limit(limit + 1 - len(found)))
+        found.extend((source_id, at, score) for source_id, at in rows)
+        if len(found) > limit:
+            break
+    page = found[:limit]
+    ids = [source_id for source_id, _at, _score in page]
+    read = (await session.scalars(select(Source).where(Source.id.in_(ids)))).all() if ids else []
+    sources: dict[str, Source] = {source.id: source for source in read}
+    next_cursor = None
+    if len(found) > limit:
+        last_id, last_at, last_score = page[-1]
+        next_cursor = encode_ranked_cursor(last_score, last_at, last_id)
+    # One snapshot: every source of the page is there (``get_db``'s read transaction).
+    return [source_out(sources[i]) for i in ids if i in sources], next_cursor
 
 
 async def search_vault(

@@ -164,3 +164,9 @@ def tsquery(terms: list[Term]) -> str:
 def ts_field_query(terms: list[Term], weight: str) -> str:
     """A ``tsquery`` literal: any term, in the field of ``weight``."""
     return " | ".join(f"({_ts_term(term, weight)})" for term in terms)
+
+
+def ts_any_query(terms: list[Term]) -> str:
+    """A ``tsquery`` literal: any term, in any field; asked of one field's part of a
+    ``tsvector`` (cut out by ``ts_filter``), any term in that field."""
+    return " | ".join(f"({_ts_term(term)})" for term in terms)

@@ -46,6 +46,7 @@ from bench.procs import (
     Loadgen,
     Pins,
     Server,
+    compile_ours,
     free_port,
     loadgen,
     node,
@@ -271,6 +272,7 @@ def _sides(scenario: Scenario, options: Options) -> list[tuple[str, str]]:
 async def run(options: Options, console: Console) -> dict[str, Any]:
     scenarios = selected(options.only)
     raise_nofile()
+    compile_ours()
     pins = Pins.plan(options.pin)  # before pinning this process, which narrows what it sees
     pins.pin_self()  # this process and the generators it starts share the client cores
     options.out.mkdir(parents=True, exist_ok=True)

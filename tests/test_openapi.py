@@ -4,6 +4,7 @@ no request it generates, valid or not, gets a 5xx or an answer that breaks the s
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import sys
 from pathlib import Path
@@ -74,3 +75,12 @@ async def test_the_api_keeps_to_its_own_schema(
     # The whole REST surface was exercised, not a corner of it.
     tested = re.search(r"Tested:\s+(\d+)", report)
     assert tested is not None and int(tested.group(1)) >= 20, report
+
+
+async def test_every_schema_the_document_points_at_is_in_it(client: httpx.AsyncClient) -> None:
+    """Each route's error answers point at ``ErrorBody`` by reference; the schema itself is in
+    the document's components (a reader or a generated client resolves every reference)."""
+    document = (await client.get("/openapi.json")).json()
+    refs = set(re.findall(r'"\$ref": ?"#/components/schemas/([^"]+)"', json.dumps(document)))
+    assert "ErrorBody" in refs
+    assert refs <= set(document["components"]["schemas"]), refs

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from starlette.convertors import Convertor, register_url_convertor
 
 from sourcevault.auth.dependencies import Ctx, CurrentUser, Db
-from sourcevault.http_errors import ERROR_RESPONSES, ErrorBody
+from sourcevault.http_errors import ERROR_RESPONSES, documented_error
 from sourcevault.invites import service
 from sourcevault.invites.schemas import (
     Accepted,
@@ -41,7 +41,7 @@ router = APIRouter(
     tags=["invites"],
     responses={
         **ERROR_RESPONSES,
-        410: {"model": ErrorBody, "description": "INVITE_GONE: revoked, expired or used up"},
+        410: documented_error("INVITE_GONE: revoked, expired or used up"),
     },
 )
 

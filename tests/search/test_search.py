@@ -218,3 +218,37 @@ async def test_no_query_string_breaks_search(team: Team, client: httpx.AsyncClie
     assert checks.fields(await team.viewer.http.get(path, params={"q": "x" * 501})) == {"q"}
     checks.error(await team.outsider.http.get(path, params={"q": "fine"}), 404, "NOT_FOUND")
     checks.error(await client.get("/api/search", params={"q": "fine"}), 401, "UNAUTHORIZED")
+
+
+async def test_a_tag_over_every_vault_is_newest_first_across_them_and_pages(team: Team) -> None:
+    """Without words, ``/api/search`` lists the caller's vaults together, newest first, the
+    vaults' sources interleaved by time; the cursor walks it without a repeat or a gap."""
+    second = await factories.vault(team.owner, "Second")
+    await factories.add(team.owner, second["id"], team.viewer, "viewer")
+    stranger = await factories.vault(team.contributor, "Not the viewer's")
+    made = []
+    for n in range(7):
+        for vault_id, author in ((team.vault_id, team.owner), (second["id"], team.owner)):
+            tags = ["kept"] if n % 3 else ["kept", "other"]
+            made.append(
+                await factories.source(author, vault_id, title=f"{n} {vault_id}", tags=tags)
+            )
+        await factories.source(team.contributor, stranger["id"], title=f"hidden {n}", tags=["kept"])
+    newest_first = [s["title"] for s in reversed(made)]
+    for params in ({"tag": "kept"}, {}, {"q": "  "}):
+        seen: list[str] = []
+        cursor = None
+        while True:
+            page = (
+                await team.viewer.http.get(
+                    "/api/search",
+                    params={**params, "limit": 3, **({"cursor": cursor} if cursor else {})},
+                )
+            ).json()
+            seen += [s["title"] for s in page["sources"]]
+            cursor = page["nextCursor"]
+            if cursor is None:
+                break
+        assert seen == newest_first, params
+    both = await everywhere(team.viewer, tag=["kept", "other"])
+    assert both == [s["title"] for s in reversed(made) if "other" in s["tags"]]

@@ -105,6 +105,7 @@ const follower = new Follower(globalThis.io, {
     leaveView();
     store.vaults = [];
     store.notice = null;
+    loadDemoLogins();
     bump();
   },
   roleChanged: async (vaultId, role, vault) => {
@@ -274,10 +275,6 @@ async function boot() {
     if (document.visibilityState === "visible" && store.user) follower.run(refreshVaults);
   });
   readInvite();
-  api("GET", "/realtime-test/demo-logins").then((body) => {
-    store.demo = body.logins;
-    bump();
-  }, () => {});
   // Both asked at once (index.html preloads them while the modules load): a signed-in person's
   // vault list does not wait for the session's answer.
   const listing = api("GET", OVERVIEW).catch(() => null);
@@ -286,8 +283,20 @@ async function boot() {
     signedIn(session.user, listing);
   } catch {
     store.checked = true;
+    loadDemoLogins();
     bump();
   }
+}
+
+/** The demo logins, which only the sign-in screen shows (a server started with --demo). */
+let demoAsked = false;
+function loadDemoLogins() {
+  if (demoAsked) return;
+  demoAsked = true;
+  api("GET", "/realtime-test/demo-logins").then((body) => {
+    store.demo = body.logins;
+    bump();
+  }, () => {});
 }
 
 /** `listing`: the vault list's answer already asked for, if any (a promise of it or null). */

@@ -450,11 +450,15 @@ async def w3(run: Run) -> dict[str, Any]:
             page = tab.page
             run.status("opening the vault")
             await page.goto(f"/#/vault/{vault.id}", wait_until="commit")
+            # Loaded, and joined: the viewer is in its own "Here now" list, which the join's
+            # ack fills (a vault loaded before the socket connects is joined just after).
             await tab.until(
                 f"""() => document.querySelector(".filters .count")?.textContent
                     === "{vault.sources} sources"
                     && !!document.querySelector("p.read-only")
-                    && document.getElementById("conn")?.textContent === "connected" """
+                    && document.getElementById("conn")?.textContent === "connected"
+                    && [...document.querySelectorAll(".here-name")]
+                        .some((e) => e.textContent.endsWith("(you)"))"""
             )
 
             async def create(n: int) -> dict[str, Any]:

@@ -1,15 +1,17 @@
 """Issue 16, points 1, 5 and 8 in the browser: a role changed or revoked while a person looks
 at the vault changes what they may do at once, a removed member is told and taken back to the
-list, and a session ended elsewhere ends on a screen that says so."""
+list, a session ended elsewhere ends on a screen that says so, and a demo server's logins are
+offered on the sign-in screen."""
 
 from __future__ import annotations
 
 import pytest
 from playwright.async_api import expect
 
-from tests.factories import Team
+from sourcevault.web import routes
+from tests.factories import PASSWORD, Team
 from tests.live import LiveServer
-from tests.web.people import LIVE, WAIT, sign_in
+from tests.web.people import LIVE, WAIT, new_person, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -64,3 +66,22 @@ async def test_role_changes_and_removal_reach_the_open_vault(
     for who in (viewer, contributor):
         assert who.errors == [], (who.name, who.errors)
         await who.close()
+
+
+async def test_a_demo_server_offers_its_logins_whenever_the_sign_in_screen_shows(
+    browser, server: LiveServer, team: Team
+):
+    routes.enable_demo(
+        server.app, [{"email": team.owner.email, "password": PASSWORD, "role": "owner"}]
+    )
+    owner = await new_person(browser, server.url, team.owner.name, team.owner.email)
+    await owner.button("Sign in as the owner").click()
+    await expect(owner.page.get_by_role("heading", name="Your vaults")).to_be_visible(timeout=WAIT)
+
+    # Opened again while signed in (the list, with its counts), then signed out: offered again.
+    await owner.page.reload()
+    row = owner.page.locator("li.vault-row", has_text="Reading list")
+    await expect(row.locator(".members-count")).to_have_text("3 members", timeout=WAIT)
+    await owner.button("Sign out").click()
+    await expect(owner.button("Sign in as the owner")).to_be_visible(timeout=WAIT)
+    assert owner.errors == []

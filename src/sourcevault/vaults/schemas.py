@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated, cast
+from typing import Annotated, Any, cast
 
 from pydantic import Field, StringConstraints, field_validator
 
@@ -83,3 +83,16 @@ class MemberEnvelope(WireModel):
 
 class MemberList(WireModel):
     members: list[MemberOut]
+
+
+class VaultOverview(WireModel):
+    """One row of the vault list: the vault as ``GET /api/vaults`` lists it, how many members
+    it has, and its latest event (null while it has none)."""
+
+    vault: VaultOut
+    member_count: int
+    last_event: dict[str, Any] | None
+
+
+class VaultOverviewList(WireModel):
+    vaults: list[VaultOverview]

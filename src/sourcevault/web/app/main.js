@@ -9,6 +9,7 @@ import { Follower, api, sourcePath, vaultPath } from "/app/follow.js";
 import { App, announcer } from "/app/views.js";
 import { inviteToken, previewInvite } from "/app/invites.js";
 
+const OVERVIEW = "/api/overview"; // the vault list, with member counts and last changes
 const ACTIVITY_PAGE = 50;
 const FLASH_MS = 4000;
 const TOMBSTONE_MS = 8000;
@@ -27,7 +28,7 @@ export const store = {
   demo: [],
   conn: { status: "offline", text: "offline" },
   notice: null, // {text, kind}
-  vaults: [], // GET /api/vaults, each with .memberCount and .last added
+  vaults: [], // GET /api/overview: each Vault with .memberCount and .last added
   vault: null, // the open vault: the follower's object
   loading: null, // the id of the vault being opened
   members: [],
@@ -104,6 +105,7 @@ const follower = new Follower(globalThis.io, {
     leaveView();
     store.vaults = [];
     store.notice = null;
+    loadDemoLogins();
     bump();
   },
   roleChanged: async (vaultId, role, vault) => {
@@ -273,26 +275,38 @@ async function boot() {
     if (document.visibilityState === "visible" && store.user) follower.run(refreshVaults);
   });
   readInvite();
-  api("GET", "/realtime-test/demo-logins").then((body) => {
-    store.demo = body.logins;
-    bump();
-  }, () => {});
+  // Both asked at once (index.html preloads them while the modules load): a signed-in person's
+  // vault list does not wait for the session's answer.
+  const listing = api("GET", OVERVIEW).catch(() => null);
   try {
     const session = await api("GET", "/api/auth/session");
-    signedIn(session.user);
+    signedIn(session.user, listing);
   } catch {
     store.checked = true;
+    loadDemoLogins();
     bump();
   }
 }
 
-function signedIn(user) {
+/** The demo logins, which only the sign-in screen shows (a server started with --demo). */
+let demoAsked = false;
+function loadDemoLogins() {
+  if (demoAsked) return;
+  demoAsked = true;
+  api("GET", "/realtime-test/demo-logins").then((body) => {
+    store.demo = body.logins;
+    bump();
+  }, () => {});
+}
+
+/** `listing`: the vault list's answer already asked for, if any (a promise of it or null). */
+function signedIn(user, listing = null) {
   store.user = user;
   store.checked = true;
   store.ended = null;
   follower.connect();
   follower.run(async () => {
-    await refreshVaults();
+    await showVaults(listing);
     await route();
   });
   bump();
@@ -321,38 +335,24 @@ function leaveView() {
 }
 
 // -- vaults ----------------------------------------------------------------------------------
+/** The vault list with each vault's member count and last change, read in one request. (Also
+ * a step of the follower's queue, which hands each step the one before's result: no argument.) */
 async function refreshVaults() {
+  await showVaults(null);
+}
+
+/** `listing`: that request's answer when it was already asked for (used if it came), or null. */
+async function showVaults(listing) {
   if (!store.user) return;
-  let vaults;
+  let rows = listing && (await listing);
   try {
-    vaults = (await api("GET", "/api/vaults")).vaults;
+    if (!rows) rows = await api("GET", OVERVIEW);
   } catch (err) {
     if (err.status === 401) follower.end("unauthorized");
     return;
   }
-  const before = new Map(store.vaults.map((v) => [v.id, v]));
-  store.vaults = vaults.map((v) => ({ ...before.get(v.id), ...v }));
+  store.vaults = rows.vaults.map((row) => ({ ...row.vault, memberCount: row.memberCount, last: row.lastEvent }));
   bump();
-  fillVaults(store.vaults); // not awaited: the list is usable while its counts arrive
-}
-
-/** Each vault's member count and last change, which the vault list does not carry: asked
- * for all at once, drawn once all have come, and never holding up the follower's queue
- * (opening a vault does not wait for them). */
-async function fillVaults(vaults) {
-  await Promise.all(vaults.map(async (v) => {
-    try {
-      const [members, events] = await Promise.all([
-        api("GET", `${vaultPath(v.id)}/members`),
-        v.seq > 0 ? api("GET", `${vaultPath(v.id)}/events?after=${v.seq - 1}&limit=1`) : null,
-      ]);
-      v.memberCount = members.members.length;
-      v.last = events && events.events.length ? events.events[0] : null;
-    } catch {
-      // gone meanwhile: the next refresh drops it
-    }
-  }));
-  if (store.vaults === vaults) bump();
 }
 
 async function openVault(id) {

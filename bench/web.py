@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from bench.scenarios import Run, Sizes
 
 CHROMIUM = Path("/usr/bin/chromium")
-# The flags tests/web/conftest.py launches it with.
+# Debian's Chromium as root on a closed network: the browser tests launch it the same way.
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

@@ -137,6 +137,33 @@ def _complete(stats: dict[str, Any], expected: int) -> bool:
     )
 
 
+async def create(
+    run: Run,
+    lg: Loadgen,
+    vault: BenchVault,
+    count: int,
+    interval_ms: float,
+    concurrency: int = 1,
+    via: str = "rest",
+) -> dict[str, Any]:
+    """``count`` creations in ``vault`` by its owner, ``interval_ms`` apart, made by ``lg``;
+    none may fail."""
+    made: dict[str, Any] = await lg.call(
+        "create",
+        within=600,
+        url=run.server.url,
+        vaultId=vault.id,
+        token=vault.owner.token,
+        count=count,
+        intervalMs=interval_ms,
+        concurrency=concurrency,
+        via=via,
+    )
+    if made["failed"]:
+        raise BenchError(f"{made['failed']} of {count} {via} creations failed")
+    return made
+
+
 async def creations(
     run: Run,
     lg: Loadgen,
@@ -156,34 +183,13 @@ async def creations(
     warmup = run.sizes.warmup
     if warmup:
         run.status("warming up")
-        await lg.call(
-            "create",
-            url=run.server.url,
-            vaultId=vault.id,
-            token=vault.owner.token,
-            count=warmup,
-            intervalMs=interval_ms,
-            concurrency=concurrency,
-            via=via,
-        )
+        await create(run, lg, vault, warmup, interval_ms, concurrency, via)
         await lg.call("wait", expected=warmup, timeoutMs=30_000)
     await lg.call("reset")
     run.status(f"{count:,} {via} creations")
     cpu0 = cpu_seconds(run.server.pid)
-    made = await lg.call(
-        "create",
-        within=600,
-        url=run.server.url,
-        vaultId=vault.id,
-        token=vault.owner.token,
-        count=count,
-        intervalMs=interval_ms,
-        concurrency=concurrency,
-        via=via,
-    )
+    made = await create(run, lg, vault, count, interval_ms, concurrency, via)
     cpu = cpu_seconds(run.server.pid) - cpu0
-    if made["failed"]:
-        raise BenchError(f"{made['failed']} of {count} {via} creations failed")
     run.status("waiting for every delivery")
     await lg.call("wait", expected=count, timeoutMs=30_000)
     stats = await lg.call("stats", within=120)

@@ -462,18 +462,9 @@ async def w3(run: Run) -> dict[str, Any]:
             )
 
             async def create(n: int) -> dict[str, Any]:
-                made = await lg.call(
-                    "create",
-                    within=600,
-                    url=run.server.url,
-                    vaultId=vault.id,
-                    token=vault.owner.token,
-                    count=n,
-                    intervalMs=sizes.w3_interval_ms,
-                    concurrency=1,
-                )
-                if made["failed"]:
-                    raise BenchError(f"{made['failed']} of {n} REST creations failed")
+                from bench.scenarios import create as make  # it imports this module
+
+                made = await make(run, lg, vault, n, sizes.w3_interval_ms)
                 await tab.until(f"() => __probe.events.length >= {n}", timeout_ms=30_000)
                 return made
 

@@ -12,7 +12,8 @@ empties its part of the index too.
 Inserts and updates are written by mapper events on ``Source``: whatever writes a source
 through the ORM (every service, the demo, the benchmark's world) writes its index row in the
 same flush. An insert past the ORM calls ``index_inserted`` (a creation, one source) or
-``index_new`` (an import, in bulk) in its transaction.
+``index_new`` (in bulk) in its transaction; an import on PostgreSQL prepares its chunks with
+``pg_new`` and writes them with ``write_new``, to prepare the next while one is written.
 The tables are created by the migration, per backend; they are not in the models' metadata
 because they differ between the two.
 """
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
@@ -37,6 +39,7 @@ from sqlalchemy import (
     insert,
     select,
     table,
+    text,
     update,
 )
 from sqlalchemy.engine import Connection
@@ -181,35 +184,53 @@ def index_inserted(connection: Connection, source: Source) -> None:
     _inserted(None, connection, source)
 
 
+# An import's index rows on PostgreSQL, a chunk of them in one statement: each column bound
+# once as an array (the tags as one JSON array of the sources' tag arrays, encoded in one
+# call), so the database plans and runs one INSERT ... SELECT per chunk rather than one
+# execution per row, and SQLAlchemy processes a handful of parameters rather than a row's
+# each. The documents are ``tsvector`` literals, made by ``tsvector`` as a source's own are.
+_PG_NEW = text(
+    "INSERT INTO source_search (source_id, document, vault_id, created_at, tags)"
+    " SELECT n.source_id, CAST(n.document AS tsvector), n.vault_id, n.created_at,"
+    " CAST(n.tags AS jsonb)"
+    " FROM ROWS FROM (unnest(CAST(:ids AS text[])), unnest(CAST(:documents AS text[])),"
+    " unnest(CAST(:vault_ids AS text[])), unnest(CAST(:created_at AS timestamptz[])),"
+    " json_array_elements(CAST(:tags AS json)))"
+    " AS n(source_id, document, vault_id, created_at, tags)"
+)
+
+
+def pg_new(sources: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The parameters of the statement ``write_new`` runs on PostgreSQL for ``sources`` (what
+    ``index_new`` takes): pure work, safe to do on another thread while the database is busy
+    with the previous chunk."""
+    return {
+        "ids": [s["id"] for s in sources],
+        "documents": [
+            tsvector(s["title"], list(s["tags"]), s["url"], s["annotation"]) for s in sources
+        ],
+        "vault_ids": [s["vault_id"] for s in sources],
+        "created_at": [s["created_at"] for s in sources],
+        "tags": json.dumps([list(s["tags"]) for s in sources]),
+    }
+
+
+async def write_new(session: AsyncSession, params: dict[str, Any]) -> None:
+    """Insert the index rows ``pg_new`` prepared, in the session's transaction (PostgreSQL)."""
+    await session.execute(_PG_NEW, params)
+
+
 async def index_new(session: AsyncSession, sources: list[dict[str, Any]]) -> None:
     """Index sources inserted without the ORM, in the session's transaction: one dict per
     source with its ``id``, ``vault_id``, ``created_at``, ``title``, ``tags``, ``url`` and
     ``annotation``."""
     if not sources:
         return
-    fields = [(s["title"], list(s["tags"]), s["url"], s["annotation"]) for s in sources]
     connection = await session.connection()
     if connection.dialect.name == "postgresql":
-        documents = await asyncio.to_thread(lambda: [tsvector(*f) for f in fields])
-        statement = insert(PG_DOCS).values(
-            source_id=bindparam("sid"),
-            document=cast(bindparam("doc", type_=String), TsVector()),
-            vault_id=bindparam("vid"),
-            created_at=bindparam("at", type_=UTCDateTime),
-            tags=bindparam("tags", type_=Jsonb()),
-        )
-        rows = [
-            {
-                "sid": s["id"],
-                "doc": d,
-                "vid": s["vault_id"],
-                "at": s["created_at"],
-                "tags": list(s["tags"]),
-            }
-            for s, d in zip(sources, documents, strict=True)
-        ]
-        await session.execute(statement, rows)
+        await write_new(session, await asyncio.to_thread(pg_new, sources))
         return
+    fields = [(s["title"], list(s["tags"]), s["url"], s["annotation"]) for s in sources]
     columns = await asyncio.to_thread(lambda: [fts_columns(*f) for f in fields])
     ids = [s["id"] for s in sources]
     await session.execute(

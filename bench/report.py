@@ -193,7 +193,7 @@ METRICS = [
     _m("B8", "last receiver p99", "ms", "last_receiver.p99", LOW, op="x<=", limit=1.0),
     _m(
         "B8",
-        "delivered events/s, highest sustained",
+        "delivered events/s, fan-out through one (as B3)",
         "msg/s",
         "capacity.delivered_per_s",
         HIGH,

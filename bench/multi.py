@@ -15,6 +15,13 @@ also makes the REST creations, at a steady pace, to the first server. An event's
 is the last of all clients, on either server. For ours, ``/metrics`` is read on each instance
 before and after the creations: how many Redis messages each decoded per event (one, whatever
 its number of sockets) and how many deliveries it wrote.
+
+At that pace both sides deliver what is offered, so the delivered rate there says nothing of
+capacity. Then, on the same connections, B3's measure (``scenarios.fanout_capacity``): offered
+fan-out rates in turn, through the first server's ``/bench/fanout`` only (the writes go to one
+server, as above: the second gets every event through Redis, the way a deployment's other
+instances do), to every client on both servers; the figure is the highest delivered rate
+sustained (every client got every event, at least 90% of the offered rate).
 """
 
 from __future__ import annotations
@@ -40,7 +47,7 @@ from bench.procs import (
     waited_seconds,
 )
 from bench.report import summarize
-from bench.scenarios import Run, _complete, connect
+from bench.scenarios import Run, _complete, connect, fanout_capacity
 from bench.world import World, seed_database
 
 if TYPE_CHECKING:
@@ -167,7 +174,14 @@ async def b8(run: Run) -> dict[str, Any]:
         waited = [waited_seconds(s.pid) - w for s, w in zip(servers, waited0, strict=True)]
         after = [await counters(s) for s in servers] if run.side == "ours" else []
         stats = [await gen.call("stats", within=120) for gen in gens]
-    return _figures(run, count, made, stats, cpu1, cpu0, waited, before, after)
+        run.status("capacity: fan-out through the first server")
+        capacity = await fanout_capacity(
+            run, writer, gens, run.sizes.b8_rates, run.sizes.b8_seconds
+        )
+    out = _figures(run, count, made, stats, cpu1, cpu0, waited, before, after)
+    out["capacity"] = capacity
+    out["complete"] = out["complete"] and capacity["complete"]
+    return out
 
 
 def _figures(
@@ -229,6 +243,7 @@ def _figures(
         "seconds": made["seconds"],
         "per_s": count / made["seconds"],
         "delivered": delivered,
+        # At the fixed pace: what was offered. The capacity is ``capacity.delivered_per_s``.
         "delivered_per_s": delivered / max(window, 0.001),
         "complete": complete,
         "delivery": summarize(delivery),

@@ -52,6 +52,9 @@ class Sizes:
     b8_clients: int = 1000
     b8_creations: int = 200
     b8_interval_ms: float = 100
+    # B8's capacity: offered fan-out rates into the vault through the first server, as B3's.
+    b8_rates: tuple[int, ...] = (25, 50, 75, 100, 150, 200, 300)
+    b8_seconds: float = 2.0
     connect_concurrency: int = 100
     # Creations (or, in B3, a short fan-out) made and discarded before each measurement.
     warmup: int = 20
@@ -85,6 +88,8 @@ QUICK = replace(
     b8_clients=20,
     b8_creations=5,
     b8_interval_ms=20,
+    b8_rates=(50,),
+    b8_seconds=0.5,
     warmup=2,
     w1_loads=1,
     w1_vaults=2,
@@ -243,57 +248,82 @@ async def b2(run: Run) -> dict[str, Any]:
 
 
 async def b3(run: Run) -> dict[str, Any]:
-    """Offered rates in turn; the figure is the best delivered rate at which every client got
-    every event, and it stops at the first rate not sustained (under 90% delivered, or lost)."""
+    """Offered rates in turn, to one server's clients: ``fanout_capacity``."""
+    async with run.loadgen("b3") as lg:
+        await connect(run, lg, run.world.clients())
+        return await fanout_capacity(
+            run, run.server, [lg], run.sizes.b3_rates, run.sizes.b3_seconds
+        )
+
+
+async def fanout_capacity(
+    run: Run,
+    through: Server,
+    gens: list[Loadgen],
+    rates: tuple[int, ...],
+    seconds: float,
+) -> dict[str, Any]:
+    """Offered rates in turn, each for ``seconds``, through ``through``'s ``/bench/fanout`` into
+    the first vault, whose watchers are connected through ``gens`` (to any of ``run.servers``).
+    The figure is the best delivered rate at which every client got every event, and it stops at
+    the first rate not sustained (under 90% delivered, or lost). Server CPU is over every server
+    of the side."""
     vault = run.world.vaults[0]
     n = len(vault.watchers)
+    servers = run.servers or (run.server,)
     steps: list[dict[str, Any]] = []
     best: dict[str, Any] | None = None
-    async with (
-        run.loadgen("b3") as lg,
-        httpx.AsyncClient(base_url=run.server.url, timeout=600) as http,
-    ):
-        await connect(run, lg, run.world.clients())
+
+    async def wait(expected: int, timeout_ms: int) -> list[dict[str, Any]]:
+        for gen in gens:
+            await gen.call("wait", expected=expected, timeoutMs=timeout_ms)
+        return [await gen.call("stats", within=120) for gen in gens]
+
+    def cpu() -> float:
+        return sum(cpu_seconds(s.pid) for s in servers)
+
+    async with httpx.AsyncClient(base_url=through.url, timeout=600) as http:
         run.status("warming up")
-        warm = {"vaultId": vault.id, "rate": run.sizes.b3_rates[0], "count": run.sizes.warmup * 10}
-        (await http.post("/bench/fanout", json=warm)).raise_for_status()
-        await lg.call("wait", expected=warm["count"], timeoutMs=30_000)
-        for rate in run.sizes.b3_rates:
+        warm = run.sizes.warmup * 10
+        body = {"vaultId": vault.id, "rate": rates[0], "count": warm}
+        (await http.post("/bench/fanout", json=body)).raise_for_status()
+        await wait(warm, 30_000)
+        for rate in rates:
             run.status(f"offering {rate * n:,} msg/s")
-            await lg.call("reset")
-            count = max(1, round(rate * run.sizes.b3_seconds))
-            cpu0, t0 = cpu_seconds(run.server.pid), time.monotonic()
+            for gen in gens:
+                await gen.call("reset")
+            count = max(1, round(rate * seconds))
+            cpu0, t0 = cpu(), time.monotonic()
             response = await http.post(
                 "/bench/fanout", json={"vaultId": vault.id, "rate": rate, "count": count}
             )
             if response.status_code != 200:
                 raise BenchError(f"/bench/fanout answered {response.status_code}: {response.text}")
-            await lg.call("wait", expected=count, timeoutMs=int(run.sizes.b3_seconds * 3000) + 5000)
-            t1, cpu1 = time.monotonic(), cpu_seconds(run.server.pid)
-            stats = await lg.call("stats", within=120)
-            received = sum(c[0] for c in stats["clients"])
-            first = min(row[2] for row in stats["events"])  # the first event's `at`
-            last = max(row[4] for row in stats["events"])  # the last receipt
+            stats = await wait(count, int(seconds * 3000) + 5000)
+            t1, cpu1 = time.monotonic(), cpu()
+            received = sum(c[0] for st in stats for c in st["clients"])
+            rows = [row for st in stats for row in st["events"]]
+            latencies = [x for st in stats for x in st["latencies"]]
+            first = min(row[2] for row in rows)  # the first event's `at`
+            last = max(row[4] for row in rows)  # the last receipt, on any generator
             window = max(last - first, 1.0) / 1000
-            cpu = cpu1 - cpu0
+            used = cpu1 - cpu0
             step = {
                 "offered_per_s": rate * n,
                 "events": count,
                 "delivered": received,
                 "delivered_per_s": received / window,
-                "complete": _complete(stats, count),
-                "cpu": cpu / (t1 - t0),
-                "cpu_ms_per_1k": cpu * 1000 / max(received, 1) * 1000,
-                "delivery": summarize(stats["latencies"]),
+                "complete": all(_complete(st, count) for st in stats),
+                "cpu": used / (t1 - t0),
+                "cpu_ms_per_1k": used * 1000 / max(received, 1) * 1000,
+                "delivery": summarize(latencies),
             }
             steps.append(step)
             sustained = step["complete"] and step["delivered_per_s"] >= 0.9 * rate * n
             if step["complete"] and (
                 best is None or step["delivered_per_s"] > best["delivered_per_s"]
             ):
-                best = step | {
-                    "samples": {"delivery": stats["latencies"][:: max(1, received // 20000)]}
-                }
+                best = step | {"samples": {"delivery": latencies[:: max(1, received // 20000)]}}
             if not sustained:
                 break
     chosen = best or {k: v for k, v in steps[0].items()}

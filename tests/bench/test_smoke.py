@@ -154,6 +154,24 @@ def test_two_instances_over_redis_each_got_every_event_and_decoded_it_once(
     assert b8["ours"]["decoded_per_event"] == 1
 
 
+def test_two_instances_capacity_is_a_fan_out_through_one_to_clients_on_both(
+    run: dict[str, Any],
+) -> None:
+    """B8's delivered/s is B3's measure across the pair: offered rates through the first server,
+    every client on either server counted, the best rate at which all got every event."""
+    if not run["_cluster"]:
+        services.missing("PostgreSQL and Redis")
+    for side in ("ours", "reference"):
+        capacity = run["results"]["B8"][side]["capacity"]
+        assert capacity["complete"] is True, side
+        assert capacity["clients"] == QUICK.b8_clients
+        assert [step["offered_per_s"] for step in capacity["steps"]] == [
+            rate * QUICK.b8_clients for rate in QUICK.b8_rates
+        ]
+        assert capacity["delivered"] == QUICK.b8_clients * capacity["events"]
+        assert capacity["delivered_per_s"] > 0
+
+
 def test_presence_churn_ran_beside_b1(run: dict[str, Any]) -> None:
     p1 = run["results"]["P1"]["ours"]
     assert p1["joins"] == CHURN_QUICK

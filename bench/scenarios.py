@@ -415,20 +415,7 @@ async def b6(run: Run) -> dict[str, Any]:
         await run.server.start()
         ready = time.time() * 1000
         run.status("waiting for every client to catch up")
-        await asyncio.gather(
-            *(
-                lg.call(
-                    "create",
-                    url=run.server.url,
-                    vaultId=v.id,
-                    token=v.owner.token,
-                    count=1,
-                    intervalMs=0,
-                    concurrency=1,
-                )
-                for v in vaults
-            )
-        )
+        await asyncio.gather(*(create(run, lg, v, 1, 0) for v in vaults))
         answer = await lg.call("caughtUp", timeoutMs=30_000)
         stats = await lg.call("stats", within=120)
     # An event can come both live and in the rejoin's ``missed`` (the socket enters the room

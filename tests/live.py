@@ -42,12 +42,28 @@ def free_socket() -> socket.socket:
 
 
 @asynccontextmanager
+async def serving(server: uvicorn.Server, sock: socket.socket) -> AsyncIterator[str]:
+    """``server`` on ``sock`` until the block ends, in this event loop: its ``http://`` URL
+    once it has started."""
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.005)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
+        sock.close()
+
+
+@asynccontextmanager
 async def live_server(
     settings: Settings, sock: socket.socket | None = None
 ) -> AsyncIterator[LiveServer]:
     app = create_app(settings)
     sock = sock or free_socket()
-    port = sock.getsockname()[1]
     config = uvicorn.Config(
         app,
         log_level="warning",
@@ -56,17 +72,8 @@ async def live_server(
         **transport.uvicorn_options(settings),  # as `sourcevault serve` runs it
     )
     server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.005)
-    try:
-        yield LiveServer(f"http://127.0.0.1:{port}", port, app, server)
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
-        sock.close()
+    async with serving(server, sock) as url:
+        yield LiveServer(url, sock.getsockname()[1], app, server)
 
 
 @dataclass

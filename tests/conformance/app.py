@@ -27,7 +27,7 @@ import uvicorn
 from sourcevault.config import Settings
 from sourcevault.realtime import transport
 from sourcevault.realtime.transport import Transport
-from tests.live import free_socket
+from tests.live import free_socket, serving
 
 PING_INTERVAL = 0.3  # seconds; the suite's 300 ms
 PING_TIMEOUT = 0.2
@@ -97,16 +97,8 @@ async def conformance_server(settings: Settings) -> AsyncIterator[str]:
         timeout_graceful_shutdown=2,
         **transport.uvicorn_options(settings),
     )
-    server = transport.server_class(settings)(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.005)
     try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+        async with serving(transport.server_class(settings)(config), sock) as url:
+            yield url
     finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
         await wire.aclose()
-        sock.close()

@@ -64,6 +64,17 @@ class Metrics:
             "Socket events refused with RATE_LIMITED.",
             registry=self.registry,
         )
+        self.write_commits = Counter(
+            "sourcevault_write_commits",
+            "Write transactions committed to a vault; several writers waiting on one vault "
+            "share one (sourcevault_writes_committed counts the writers).",
+            registry=self.registry,
+        )
+        self.writes_committed = Counter(
+            "sourcevault_writes_committed",
+            "Writers whose changes to a vault were committed.",
+            registry=self.registry,
+        )
 
     def refused(self, reason: str) -> None:
         self.handshakes_refused.labels(reason).inc()

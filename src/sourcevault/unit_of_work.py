@@ -14,6 +14,7 @@ and every service that changes a vault (``vaults``, ``sources``) goes through it
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from sourcevault.audit.models import AuditEvent
+from sourcevault.audit.ordering import Part
 from sourcevault.auth.principal import Principal
 from sourcevault.context import Context
 from sourcevault.db.base import iso, utcnow
@@ -159,6 +161,21 @@ _ROLE = select(Membership.role).where(
 _SEQ = update(_VAULTS).where(_VAULTS.c.id == bindparam("vault_id")).values(seq=bindparam("to"))
 
 
+# The most writers one transaction takes (the leader and those it hands it to); whoever waits
+# beyond them leads the next.
+GROUP = 16
+
+
+@dataclass
+class _Shared:
+    """What a leader hands to the parts of its transaction."""
+
+    session: AsyncSession
+    vault: Vault
+    outboxes: list[Outbox]  # each part's that stands, in commit order, the leader's first
+    broken: bool = False  # a part could not undo its changes: the transaction must not commit
+
+
 @asynccontextmanager
 async def _locked_write(
     ctx: Context,
@@ -167,8 +184,24 @@ async def _locked_write(
     role_of: Callable[[AsyncSession, Vault], Awaitable[Role]],
 ) -> AsyncIterator[Mutation]:
     """The vault's row locked in a write transaction, the actor's role decided by ``role_of``
-    under that lock; the body's events logged before the commit and handed over after it."""
-    async with ctx.writers.hold(vault_id):
+    under that lock; the body's events logged before the commit and handed over after it.
+
+    Writers of one vault queue in this process (``VaultWriters``). The first leads a
+    transaction; once its own body is done, it hands that transaction to the writers waiting
+    behind it, one at a time, each of which runs its body in a savepoint of its own (``_part``:
+    one that fails undoes only its own changes, and announces nothing), then commits them all.
+    Each writer learns of its success only after that commit, and every part's events are
+    handed over after it, in commit order, by the leader. ``seq`` stays gapless in commit
+    order, each event is logged in the transaction of its change, and nothing is announced
+    before its commit; what changes is that one commit (and one delivery burst per socket)
+    serves a group of writers."""
+    part = await ctx.writers.enter(vault_id)
+    if part is not None:
+        async with _part(part, actor, role_of) as mutation:
+            yield mutation
+        return
+    parts: list[Part] = []
+    try:
         async with write_session(ctx.sessionmaker) as session:
             vault = await session.scalar(_LOCK, {"vault_id": vault_id})
             if vault is None:
@@ -176,7 +209,75 @@ async def _locked_write(
             mutation = Mutation(session, vault, actor, await role_of(session, vault))
             yield mutation
             await _log(mutation)
-        await deliver(ctx.broadcaster, mutation.outbox)
+            shared = _Shared(session, vault, [mutation.outbox])
+            while len(parts) < GROUP - 1 and not shared.broken:
+                part = ctx.writers.next_part(vault_id, shared)
+                if part is None:
+                    break
+                parts.append(part)
+                await _ended(part)
+            if shared.broken:
+                raise RuntimeError("a part of the transaction could not be undone")
+        ctx.metrics.write_commits.inc()
+        ctx.metrics.writes_committed.inc(len(shared.outboxes))
+        for outbox in shared.outboxes:
+            await deliver(ctx.broadcaster, outbox)
+    except BaseException as exc:
+        for part in parts:
+            part.settle(exc)
+        raise
+    else:
+        for part in parts:
+            part.settle()
+    finally:
+        ctx.writers.leave(vault_id)
+
+
+async def _ended(part: Part) -> None:
+    """Wait for a part to end, even when the leader is cancelled meanwhile (its writer is
+    using the transaction), then let the cancellation through."""
+    cancelled = False
+    while not part.done.done():
+        try:
+            await asyncio.shield(part.done)
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError
+
+
+@asynccontextmanager
+async def _part(
+    part: Part, actor: Principal, role_of: Callable[[AsyncSession, Vault], Awaitable[Role]]
+) -> AsyncIterator[Mutation]:
+    """A writer's body inside the transaction a leader handed over, in a savepoint: on an
+    error only its own changes are undone. It returns once the leader has committed."""
+    shared: _Shared = part.shared
+    session, vault = shared.session, shared.vault
+    seq = vault.seq
+    stands = False
+    try:
+        savepoint = await session.begin_nested()
+        try:
+            mutation = Mutation(session, vault, actor, await role_of(session, vault))
+            yield mutation
+            await _log(mutation)
+            await savepoint.commit()
+        except BaseException:
+            try:
+                await savepoint.rollback()
+            except BaseException:
+                shared.broken = True
+                raise
+            raise
+        stands = True
+    finally:
+        if stands:
+            shared.outboxes.append(mutation.outbox)
+        else:
+            set_committed_value(vault, "seq", seq)
+        part.finish(stands)
+    await part.committed
 
 
 _EVENTS = cast("Table", AuditEvent.__table__)

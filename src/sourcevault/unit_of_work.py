@@ -220,8 +220,7 @@ async def _locked_write(
                 raise RuntimeError("a part of the transaction could not be undone")
         ctx.metrics.write_commits.inc()
         ctx.metrics.writes_committed.inc(len(shared.outboxes))
-        for outbox in shared.outboxes:
-            await deliver(ctx.broadcaster, outbox)
+        await _hand_over(ctx, shared.outboxes)
     except BaseException as exc:
         for part in parts:
             part.settle(exc)
@@ -231,6 +230,18 @@ async def _locked_write(
             part.settle()
     finally:
         ctx.writers.leave(vault_id)
+
+
+async def _hand_over(ctx: Context, outboxes: list[Outbox]) -> None:
+    """The committed outboxes of a group, in commit order: their events in one hand-over (one
+    write per socket for the group) unless one carries notices, which must go out between
+    its own events and the next part's (a member removed is out of the room before the next
+    change is announced)."""
+    if len(outboxes) > 1 and not any(o.notices for o in outboxes):
+        await deliver(ctx.broadcaster, Outbox(events=[e for o in outboxes for e in o.events]))
+        return
+    for outbox in outboxes:
+        await deliver(ctx.broadcaster, outbox)
 
 
 async def _ended(part: Part) -> None:

@@ -141,7 +141,10 @@ class Realtime:
         await self.presence.start()
 
     async def _emit_to_room(self, event: str, data: dict[str, str], room: str) -> None:
-        await self.sio.emit(event, data, room=room)
+        """A presence announcement: written in the loop's next turn, with the other
+        announcements of this one (a burst of joins costs a socket one write)."""
+        with self.transport.corked(defer=True):
+            await self.sio.emit(event, data, room=room)
 
     # -- connection ----------------------------------------------------------------------------
 

@@ -8,7 +8,8 @@ package but ``Timers`` (deadlines on one loop timer):
 
 * ``transport.sio``, a python-socketio ``AsyncServer``, through its public API only: ``on``
   for handlers, ``enter_room`` / ``leave_room`` / ``close_room``, ``emit``, ``shutdown``;
-* ``transport.corked()``: the events emitted inside leave for each socket in one write;
+* ``transport.corked(defer=False)``: the events emitted inside leave for each socket in one
+  write (with ``defer``, in the loop's next turn, with the other deferred emits of this one);
 * ``transport.notify_local(event, data, room)``: to this instance's sockets in ``room`` only,
   applying the eviction it carries (``vault:access-revoked`` leaves the vault's room,
   ``session:expired`` disconnects);
@@ -170,13 +171,14 @@ class Transport:
         )
 
     @contextlib.contextmanager
-    def corked(self) -> Iterator[None]:
-        """The fast path's cork (``FastEmit.corked``); nothing in the stock transport."""
+    def corked(self, defer: bool = False) -> Iterator[None]:
+        """The fast path's cork (``FastEmit.corked``; ``defer``: written in the loop's next
+        turn, with every other deferred emit of this one); nothing in the stock transport."""
         corked = getattr(self.sio.manager, "corked", None)
         if corked is None:
             yield
             return
-        with corked():
+        with corked(defer):
             yield
 
     def on_notice(self, listener: NoticeListener) -> None:

@@ -26,8 +26,9 @@ websockets-sansio protocol plus a frame writer) goes one step further: the webso
 built once per emit, and each idle, writable recipient gets those bytes written to its
 transport, with no ASGI message, no per-recipient framing; the frames a socket gets from one
 ``emit``, or from several inside one ``FastEmit.corked()`` scope (the events of one committed
-outbox), and from every other emit of the same turn of the loop, leave in one
-``transport.write`` in the next turn.
+outbox, or of a group commit's), leave in one ``transport.write`` when the scope ends; a scope
+that defers (presence announcements) is written in the loop's next turn, with every other
+emit of that turn.
 When the transport is paused (its buffer is full), when the connection is closing, or when a
 websocket extension was negotiated, it falls back to the ASGI route above, so the rules above
 still hold. Under any other ASGI server the fast path stops at the ASGI ``send``.
@@ -51,7 +52,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
@@ -198,6 +199,7 @@ class DirectWebSocketProtocol(WebSocketsSansIOProtocol):
             if self._corked_bytes + len(frame) <= CORK_BYTES:
                 corked.append(frame)
                 self._corked_bytes += len(frame)
+                cork.touch(self)
                 return True
             self.uncork()  # then as if nothing were corked
         if self._closed() or not self.writable.is_set() or self.conn.extensions:
@@ -261,26 +263,51 @@ class _Flag(asyncio.Event):
 
 
 class Cork:
-    """One server's sockets with frames corked, written in the loop's next turn after the
-    outermost ``FastEmit.corked`` scope ends (``release``).
+    """One server's sockets with frames corked, written when the outermost
+    ``FastEmit.corked`` scope ends, or, for a scope that defers (``release``), in the loop's
+    next turn.
 
-    Waiting for that turn lets every emit made by the callbacks of one turn share a socket's
-    write: under load a turn runs many handlers (joins announced to one room, events heard
-    from Redis), and their frames for a socket leave in one system call instead of one each;
-    on a quiet server a turn is a few microseconds. Nothing overtakes corked frames meanwhile:
-    every other route to a socket (its queue, the stock route, a full cork) uncorks it first,
-    and a socket closed before the turn drops them, as a closed socket drops any write."""
+    Deferring lets every emit of one turn share a socket's write: under load a turn runs many
+    handlers (joins and leaves announced to one room), and their frames for a socket leave in
+    one system call instead of one each. It is for what no one waits on at once: the task that
+    emitted goes on (answering its request) before the turn ends, so a committed change's
+    events are not deferred. Nothing overtakes corked frames meanwhile: every other route to a
+    socket (its queue, the stock route, a full cork) uncorks it first, and a socket closed
+    before the turn drops them, as a closed socket drops any write."""
 
     def __init__(self) -> None:
-        self.pending: list[DirectWebSocketProtocol] = []
+        self.pending: list[DirectWebSocketProtocol] = []  # every socket with corked frames
+        # Those given a frame in the current scope when it does not defer: written when it
+        # ends, with whatever a deferring scope corked for them before.
+        self.now: dict[DirectWebSocketProtocol, None] = {}
         self.depth = 0
+        self.defer = False  # the outermost scope's choice, which its inner scopes follow
         self._scheduled = False
 
+    def enter(self, defer: bool) -> None:
+        if not self.depth:
+            self.defer = defer
+        self.depth += 1
+
     def add(self, protocol: DirectWebSocketProtocol) -> None:
+        """``protocol`` corked its first frame."""
         self.pending.append(protocol)
+        self.touch(protocol)
+
+    def touch(self, protocol: DirectWebSocketProtocol) -> None:
+        """``protocol`` corked a frame."""
+        if not self.defer:
+            self.now[protocol] = None
 
     def release(self) -> None:
-        """The outermost scope ended: flush in the loop's next turn (at once with no loop)."""
+        """The outermost scope ended: what it corked is written now, or, when it defers, in
+        the loop's next turn."""
+        if not self.defer:
+            now, self.now = self.now, {}
+            _uncork(now)
+            if not self._scheduled:  # nothing deferred waits: every pending one was written
+                self.pending.clear()
+            return
         if self._scheduled or not self.pending:
             return
         try:
@@ -294,11 +321,15 @@ class Cork:
     def flush(self) -> None:
         self._scheduled = False
         pending, self.pending = self.pending, []
-        for protocol in pending:
-            try:
-                protocol.uncork()
-            except Exception:  # the transport went away under us; its protocol cleans up
-                log.debug("a corked websocket write failed", exc_info=True)
+        _uncork(pending)
+
+
+def _uncork(protocols: Iterable[DirectWebSocketProtocol]) -> None:
+    for protocol in protocols:
+        try:
+            protocol.uncork()
+        except Exception:  # the transport went away under us; its protocol cleans up
+            log.debug("a corked websocket write failed", exc_info=True)
 
 
 _finishing: set[asyncio.Task[None]] = set()
@@ -648,14 +679,14 @@ class FastEmit(socketio.AsyncManager):  # type: ignore[misc]
         }
 
     @contextmanager
-    def corked(self) -> Iterator[None]:
-        """Frames the fast path takes inside are written per socket in one write, in the
-        loop's turn after the outermost scope ends (``Cork``), with those of every other
-        scope of the same turn. Every emit opens one; ``SocketBroadcaster.publish`` opens one
-        around the events of an outbox. A socket that has to take the queued route is uncorked
-        first, so nothing overtakes its corked frames."""
+    def corked(self, defer: bool = False) -> Iterator[None]:
+        """Frames the fast path takes inside are written per socket in one write, when the
+        outermost scope ends, or with ``defer`` in the loop's next turn, with those of every
+        other scope of the turn (``Cork``). Every emit opens one; ``SocketBroadcaster.publish``
+        opens one around the events it is handed. A socket that has to take the queued route
+        is uncorked first, so nothing overtakes its corked frames."""
         cork = self.cork
-        cork.depth += 1
+        cork.enter(defer)
         try:
             yield
         finally:

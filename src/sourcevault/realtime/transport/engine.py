@@ -86,12 +86,18 @@ class FastPacket(sio_packet.Packet):  # type: ignore[misc]
     """The fast transport's Socket.IO packet, given to python-socketio as its ``serializer``
     (its documented way to change how packets are encoded): JSON by ``_Json``, and the check
     for binary attachments, which python-socketio makes on every packet it builds (a join's
-    ack carries the vault's whole presence), walks the data once, without a list per level."""
+    ack carries the vault's whole presence), asks orjson first, and otherwise walks the data
+    once, without a list per level."""
 
     json = _Json
 
     @classmethod
     def data_is_binary(cls, data: Any) -> bool:
+        try:  # what orjson writes holds no bytes (it refuses them): the usual answer, at once
+            orjson.dumps(data)
+            return False
+        except TypeError:
+            pass
         pending = [data]
         while pending:
             item = pending.pop()

@@ -96,6 +96,9 @@ async def member(server: LiveServer, client: httpx.AsyncClient, name: str | None
         timeout=10,
         headers={"Authorization": f"Bearer {token}"},
         verify=tls_context(),
+        # Idle connections are dropped well before uvicorn's keep-alive (5 s) closes them: at
+        # 5 s each, a request could go out on a connection the server was closing (ReadError).
+        limits=httpx.Limits(keepalive_expiry=2.0),
     )
     return Member(user.id, user.email, user.name, token, http)
 

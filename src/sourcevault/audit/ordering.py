@@ -4,6 +4,7 @@ waiting (group commit)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from typing import Any
 
@@ -87,7 +88,9 @@ class VaultWriters:
             return await turn
         except asyncio.CancelledError:
             if not turn.done() or turn.cancelled():
-                line.waiting.remove(turn)
+                # The leader may have passed over it already (a cancelled turn is done).
+                with contextlib.suppress(ValueError):
+                    line.waiting.remove(turn)
             elif turn.result() is None:  # it was its turn to lead: the next one leads
                 self.leave(vault_id)
             else:
